@@ -1,0 +1,1 @@
+"""mongoengine Documents, one module per regulatory area."""

@@ -1,0 +1,21 @@
+"""Portal users: FAB's user record plus the link to an Employee and the session and lockout state."""
+
+from flask_appbuilder.security.mongoengine.models import User
+from flask_babel import lazy_gettext as _l
+from mongoengine import NULLIFY, DateTimeField, ReferenceField, StringField
+
+from models.org import Employee
+
+
+class PortalUser(User):
+    """A login. `session_nonce` changes at logout and deactivation, which ends every copy of the session."""
+
+    employee = ReferenceField(Employee, reverse_delete_rule=NULLIFY, verbose_name=_l("Employee"))
+    session_nonce = StringField(max_length=64)
+    locked_until = DateTimeField(verbose_name=_l("Locked until"))
+    password_changed_at = DateTimeField(verbose_name=_l("Password changed at"))
+
+    audit_exclude = ("password", "session_nonce", "last_login", "login_count", "fail_login_count")
+
+    def __str__(self) -> str:
+        return self.username

@@ -1,0 +1,131 @@
+"""Audit trail (DOMAIN 7): every create, update and delete of a business record becomes an append-only entry."""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import json
+from decimal import Decimal
+
+from bson import DBRef, ObjectId
+from flask import g, has_request_context
+from flask_appbuilder.security.mongoengine.models import Role
+from mongoengine import Document, signals
+
+from models.audit import AuditEntry, FieldChange
+from models.common import PortalDocument, utcnow
+from models.users import PortalUser
+
+_cli_actor: contextvars.ContextVar[str] = contextvars.ContextVar("portal_cli_actor", default="system")
+_BOOKKEEPING = {"_id", "_cls", "version", "created_at", "created_by", "updated_at", "updated_by",
+                "changed_on", "changed_by", "created_on"}
+MAX_VALUE = 300
+AUDITED = (PortalDocument, PortalUser, Role)
+
+
+def set_cli_actor(name: str) -> None:
+    """Name the actor of writes made outside a request (CLI commands, scheduled jobs)."""
+    _cli_actor.set(name)
+
+
+def current_actor() -> str:
+    user = getattr(g, "user", None) if has_request_context() else None
+    if user is not None and getattr(user, "is_authenticated", False):
+        return user.username
+    return _cli_actor.get()
+
+
+def _display(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (ObjectId, DBRef)):
+        return str(getattr(value, "id", value))
+    if isinstance(value, Document):
+        return str(value.pk)
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
+    if isinstance(value, (list, dict)):
+        text = json.dumps(value, default=_plain, ensure_ascii=False, sort_keys=True)
+    else:
+        text = str(value)
+    return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
+
+
+def _plain(value):
+    if isinstance(value, (ObjectId, DBRef)):
+        return str(getattr(value, "id", value))
+    if isinstance(value, (dt.datetime, dt.date, Decimal)):
+        return str(value)
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    return str(value)
+
+
+def _excluded(document) -> set[str]:
+    return _BOOKKEEPING | set(getattr(document, "audit_exclude", ()))
+
+
+def diff(old: dict, new: dict, excluded: set[str]) -> list[FieldChange]:
+    """Field-by-field changes between two stored forms of a record (raw MongoDB documents)."""
+    changes = []
+    for key in sorted((set(old) | set(new)) - excluded):
+        before, after = old.get(key), new.get(key)
+        if before != after and not (before in (None, [], "") and after in (None, [], "")):
+            changes.append(FieldChange(field=key, old=_display(before), new=_display(after)))
+    return changes
+
+
+def record(action: str, document, changes=None, note: str = "") -> AuditEntry:
+    """Append one entry for `document` (also used by services for state changes and exports)."""
+    return AuditEntry(user=current_actor(), action=action, collection=document._get_collection_name(),
+                      record_id=str(document.pk), record_label=_display(str(document))[:200],
+                      changes=changes or [], note=note[:1000]).save()
+
+
+def history_for(document_class, pk, limit: int = 50) -> list[AuditEntry]:
+    """The newest entries of one record: one query."""
+    return list(AuditEntry.objects(collection=document_class._get_collection_name(), record_id=str(pk))
+                .order_by("-at").limit(limit))
+
+
+# ---- signal handlers ---------------------------------------------------------------------------
+def _pre_save(sender, document, **kwargs):
+    if not isinstance(document, AUDITED):
+        return
+    actor = current_actor()
+    if isinstance(document, PortalDocument):
+        if document.pk is None or document._created:
+            document.created_by = document.created_by or actor
+        document.updated_by = actor
+    elif isinstance(document, PortalUser):
+        document.changed_on = utcnow()
+        user = getattr(g, "user", None) if has_request_context() else None
+        if user is not None and getattr(user, "is_authenticated", False) and isinstance(user, PortalUser):
+            if document.pk is None:
+                document.created_by = user  # FAB's default is evaluated once at import (F7)
+            document.changed_by = user
+    document._audit_old = None
+    if document.pk is not None and not document._created:
+        document._audit_old = type(document)._get_collection().find_one({"_id": document.pk}) or {}
+
+
+def _post_save(sender, document, created=False, **kwargs):
+    if not isinstance(document, AUDITED):
+        return
+    old = getattr(document, "_audit_old", None) or {}
+    changes = diff({} if created else old, document.to_mongo().to_dict(), _excluded(document))
+    if created or changes:
+        record("create" if created else "update", document, changes)
+
+
+def _post_delete(sender, document, **kwargs):
+    if isinstance(document, AUDITED):
+        record("delete", document, diff(document.to_mongo().to_dict(), {}, _excluded(document)))
+
+
+def connect_signals() -> None:
+    """Listen to every save and delete (idempotent)."""
+    signals.pre_save.connect(_pre_save, weak=False)
+    signals.post_save.connect(_post_save, weak=False)
+    signals.post_delete.connect(_post_delete, weak=False)
+

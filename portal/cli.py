@@ -1,0 +1,123 @@
+"""The `portal` command: run, seed, create-admin, sync-roles, check (also as `flask portal ...`)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
+
+from portal import audit, db
+
+portal_cli = AppGroup("portal", help="Portal maintenance commands.")
+
+
+@portal_cli.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@with_appcontext
+def run_command(host: str, port: int) -> None:
+    """Start the portal (the embedded store is seeded with demo data at start)."""
+    app = current_app._get_current_object()
+    click.echo(f"Portal on http://{host}:{port}/ ({app.config['PORTAL_STORE']} store)")
+    if app.config["PORTAL_STORE"] == "embedded":
+        click.echo(db.EMBEDDED_WARNING, err=True)
+        click.echo(f"Demo accounts: admin, branch_head, sales_head, ... password {app.config['DEMO_PASSWORD']!r}")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+@portal_cli.command("seed")
+@click.option("--demo", is_flag=True, help="Also load the demo company, employees and one account per role.")
+@with_appcontext
+def seed_command(demo: bool) -> None:
+    """Load reference data (and demo data) into the configured database; safe to re-run."""
+    from seeds import demo as demo_seed
+    from seeds import reference
+
+    audit.set_cli_actor("cli:seed")
+    counts = reference.load()
+    click.echo("Reference data: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    if demo:
+        counts = demo_seed.load(current_app._get_current_object())
+        click.echo("Demo data: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@portal_cli.command("create-admin")
+@click.option("--username", default="admin", show_default=True)
+@click.option("--firstname", default="Portal", show_default=True)
+@click.option("--lastname", default="Admin", show_default=True)
+@click.option("--email", required=True)
+@click.password_option(help="At least 12 characters, not a common password.")
+@with_appcontext
+def create_admin_command(username: str, firstname: str, lastname: str, email: str, password: str) -> None:
+    """Create an administrator account."""
+    from portal.passwords import password_problem
+
+    sm = current_app.appbuilder.sm
+    problem = password_problem(password, username, is_admin=True)
+    if problem:
+        raise click.ClickException(problem)
+    if sm.find_user(username=username) or sm.find_user(email=email):
+        raise click.ClickException(f"A user named {username!r} or with e-mail {email!r} already exists.")
+    audit.set_cli_actor("cli:create-admin")
+    if not sm.add_user(username, firstname, lastname, email, sm.find_role(sm.auth_role_admin), password):
+        raise click.ClickException("The user could not be created; see the log.")
+    click.echo(f"Administrator {username} created.")
+
+
+@portal_cli.command("sync-roles")
+@with_appcontext
+def sync_roles_command() -> None:
+    """Set the portal's roles to exactly the permissions of the role table (safe to re-run)."""
+    from portal.security import sync_roles
+
+    audit.set_cli_actor("cli:sync-roles")
+    for role, count in sync_roles(current_app.appbuilder).items():
+        click.echo(f"{role}: {count} permissions")
+
+
+@portal_cli.command("check")
+@with_appcontext
+def check_command() -> None:
+    """Check the configuration and the database; one line each, exit 1 on a problem."""
+    config = current_app.config
+    problems = 0
+    lines = [
+        ("store", config["PORTAL_STORE"], True),
+        ("database", "reachable" if db.ping() else "UNREACHABLE", db.ping()),
+        ("secret key", "from PORTAL_SECRET_KEY" if config["SECRET_KEY_FROM_ENV"] else
+         "random per start (set PORTAL_SECRET_KEY so sessions survive restarts)", config["SECRET_KEY_FROM_ENV"]
+         or config["PORTAL_STORE"] == "embedded"),
+        ("secure cookies", str(config["SESSION_COOKIE_SECURE"]), True),
+        ("login rate limit", f"{config['AUTH_RATE_LIMIT']} ({config['RATELIMIT_STORAGE_URI']})",
+         config["RATELIMIT_ENABLED"]),
+        ("default locale", config["BABEL_DEFAULT_LOCALE"], True),
+        ("mail", config["MAIL_SERVER"] or "off (no PORTAL_SMTP_HOST)", True),
+    ]
+    for name, value, ok in lines:
+        click.echo(f"{'ok ' if ok else 'BAD'} {name}: {value}")
+        problems += not ok
+    if problems:
+        sys.exit(1)
+
+
+def _factory():
+    from portal import create_app
+
+    return create_app()
+
+
+class _PortalGroup(FlaskGroup):
+    def main(self, *args, **kwargs):
+        try:
+            return super().main(*args, **kwargs)
+        except db.DatabaseUnreachable as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+
+main = _PortalGroup(name="portal", help="The regulation portal.", create_app=_factory, add_default_commands=False,
+                    add_version_option=False, load_dotenv=False)
+for _command in portal_cli.commands.values():
+    main.add_command(_command)

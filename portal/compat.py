@@ -1,0 +1,578 @@
+"""Flask-AppBuilder 4.8 on mongoengine: the data interface, filters and form fields FAB lacks (fab-mongo/GUIDE.md)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import mongoengine as me
+from flask_appbuilder._compat import as_unicode
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, DatePickerWidget, Select2Widget
+from flask_appbuilder.models.mongoengine import filters as mf
+from flask_appbuilder.models.mongoengine.interface import MongoEngineInterface
+from flask_babel import gettext, lazy_gettext
+from markupsafe import Markup, escape
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    Field,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms import validators as wtv
+
+from models.common import StaleRecord
+
+log = logging.getLogger(__name__)
+
+_BAD = object()  # a filter value that cannot be converted for its field
+
+
+# --------------------------------------------------------------------------------------------------
+# Filters: FAB's index order (so `_flt_<n>_<col>` URLs keep their meaning), values converted first
+# --------------------------------------------------------------------------------------------------
+def _coerce(datamodel, column: str, value: Any) -> Any:
+    """Convert a raw URL value with the mongoengine field, or return _BAD (never a dict, never a regex)."""
+    field = datamodel.obj._fields.get(column)
+    if isinstance(value, (list, tuple)):
+        value = value[0] if value else ""
+    if not isinstance(value, str):
+        return _BAD
+    if field is None:
+        return _BAD
+    if isinstance(field, me.BooleanField):
+        lowered = value.strip().lower()
+        if lowered in ("y", "yes", "true", "1", "on"):
+            return True
+        if lowered in ("n", "no", "false", "0", "off", ""):
+            return False
+        return _BAD
+    if isinstance(field, me.DecimalField):
+        try:
+            return Decimal(value.strip())
+        except InvalidOperation:
+            return _BAD
+    if isinstance(field, me.DateField):
+        from datetime import date
+
+        try:
+            return date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            return _BAD
+    try:
+        out = field.prepare_query_value(None, value)
+    except Exception:
+        return _BAD
+    if out is None and value not in ("",):
+        return _BAD  # DateTimeField turns garbage into None, which would match rows without a value
+    if isinstance(field, (me.IntField, me.FloatField)) and not isinstance(out, (int, float)):
+        return _BAD
+    return out
+
+
+def _nothing(query):
+    return query.filter(pk__in=[])
+
+
+class _Coercing:
+    lookup = ""
+
+    def apply(self, query, value):
+        value = _coerce(self.datamodel, self.column_name, value)
+        if value is _BAD:
+            return _nothing(query)
+        return query.filter(**{self.column_name + (f"__{self.lookup}" if self.lookup else ""): value})
+
+
+class FilterEqual(_Coercing, mf.FilterEqual):
+    lookup = ""
+
+
+class FilterNotEqual(_Coercing, mf.FilterNotEqual):
+    lookup = "ne"
+
+
+class FilterGreater(_Coercing, mf.FilterGreater):
+    lookup = "gt"
+
+
+class FilterSmaller(_Coercing, mf.FilterSmaller):
+    lookup = "lt"
+
+
+class _Text:
+    lookup = "icontains"
+
+    def apply(self, query, value):
+        if isinstance(value, (list, tuple)):
+            value = value[0] if value else ""
+        if not isinstance(value, str):
+            return _nothing(query)
+        return query.filter(**{f"{self.column_name}__{self.lookup}": value[:200]})  # mongoengine escapes regex
+
+
+class FilterStartsWith(_Text, mf.FilterStartsWith):
+    lookup = "startswith"
+
+
+class FilterNotStartsWith(_Text, mf.FilterNotStartsWith):
+    lookup = "not__startswith"
+
+
+class FilterContains(_Text, mf.FilterContains):
+    lookup = "icontains"
+
+
+class FilterNotContains(_Text, mf.FilterNotContains):
+    lookup = "not__icontains"
+
+
+class FilterRelationOneToManyEqual(mf.FilterRelationOneToManyEqual):
+    def apply(self, query, value):
+        related = self.datamodel.get_related_obj(self.column_name, value)
+        return _nothing(query) if related is None else query.filter(**{self.column_name: related})
+
+
+class FilterRelationManyToManyEqual(mf.FilterRelationManyToManyEqual):
+    def apply(self, query, value):
+        related = self.datamodel.get_related_obj(self.column_name, value)
+        return _nothing(query) if related is None else query.filter(**{self.column_name: related})
+
+
+class FilterListContains(mf.BaseFilter):
+    """ListField(StringField): rows whose list holds the value."""
+
+    name = lazy_gettext("Contains")
+
+    def apply(self, query, value):
+        if isinstance(value, (list, tuple)):
+            value = value[0] if value else ""
+        return query.filter(**{self.column_name: str(value)[:200]})
+
+
+class FilterIn(mf.BaseFilter):
+    """Scope filter: the column's value is one of the given ids (used in base_filters, never from the URL)."""
+
+    name = lazy_gettext("In")
+    arg_name = "in"
+
+    def apply(self, query, value):
+        return query.filter(**{f"{self.column_name}__in": list(value() if callable(value) else value)})
+
+
+class FilterEqualFunction(mf.BaseFilter):
+    """Scope filter: the column equals what the function returns for the current request."""
+
+    name = lazy_gettext("Filter view with a function")
+
+    def apply(self, query, func):
+        return query.filter(**{self.column_name: func()})
+
+
+_STRING = [FilterEqual, FilterNotEqual, FilterStartsWith, FilterNotStartsWith, FilterContains, FilterNotContains]
+_ORDERED = [FilterEqual, FilterNotEqual, FilterGreater, FilterSmaller]
+
+
+class PortalFilterConverter(mf.MongoEngineFilterConverter):
+    conversion_table = (
+        ("is_relation_many_to_one", [FilterRelationOneToManyEqual]),
+        ("is_relation_many_to_many", [FilterRelationManyToManyEqual]),
+        ("is_object_id", [FilterEqual]),
+        ("is_string", _STRING),
+        ("is_boolean", [FilterEqual, FilterNotEqual]),
+        ("is_datetime", _ORDERED),
+        ("is_date", _ORDERED),
+        ("is_integer", _ORDERED),
+        ("is_float", _ORDERED),
+        ("is_numeric", _ORDERED),
+        ("is_string_list", [FilterListContains]),
+    )
+
+    def convert(self, col_name):
+        for method, filters in self.conversion_table:
+            if getattr(self.datamodel, method)(col_name):
+                return [f(col_name, self.datamodel) for f in filters]
+        return []
+
+
+# --------------------------------------------------------------------------------------------------
+# The data interface
+# --------------------------------------------------------------------------------------------------
+_ME_MESSAGES = [  # mongoengine's own English messages, shown in the user's language
+    (re.compile(r"Field is required"), lazy_gettext("This field is required.")),
+    (re.compile(r"String value is too long"), lazy_gettext("The text is too long.")),
+    (re.compile(r"String value is too short"), lazy_gettext("The text is too short.")),
+    (re.compile(r"String value did not match validation regex"), lazy_gettext("The value has an invalid format.")),
+    (re.compile(r"Invalid email address"), lazy_gettext("Invalid e-mail address.")),
+    (re.compile(r"Value must be one of"), lazy_gettext("Not a valid choice.")),
+    (re.compile(r"(Integer|Float|Decimal) value is too small"), lazy_gettext("The number is too small.")),
+    (re.compile(r"(Integer|Float|Decimal) value is too large"), lazy_gettext("The number is too large.")),
+    (re.compile(r"could not convert|is not a valid|Invalid (decimal|date|ObjectId)"),
+     lazy_gettext("Invalid value.")),
+]
+
+
+def user_message(message: Any) -> str:
+    """Translate a validation message: ours arrive translated already, mongoengine's are matched to ours."""
+    text = str(message)
+    for pattern, translated in _ME_MESSAGES:
+        if pattern.search(text):
+            return str(translated)
+    return text
+
+
+def flatten_errors(errors: Any, prefix: str = "") -> dict[str, str]:
+    """{'lines': {0: {'amount': msg}}} -> {'lines-0-amount': msg} (WTForms field ids)."""
+    if isinstance(errors, me.ValidationError):
+        errors = errors.to_dict() if errors.errors else errors.message
+    if isinstance(errors, dict):
+        out: dict[str, str] = {}
+        for key, value in errors.items():
+            out.update(flatten_errors(value, f"{prefix}-{key}" if prefix else str(key)))
+        return out
+    return {prefix or "__all__": user_message(errors)}
+
+
+class PortalMongoInterface(MongoEngineInterface):
+    """MongoEngineInterface with the fixes of fab-mongo/GUIDE.md 2.3-2.8 and one query per reference column."""
+
+    filter_converter_class = PortalFilterConverter
+    FilterRelationOneToManyEqual = FilterRelationOneToManyEqual
+    FilterRelationManyToManyEqual = FilterRelationManyToManyEqual
+    FilterEqual = FilterEqual
+    FilterNotEqual = FilterNotEqual
+    FilterGreater = FilterGreater
+    FilterSmaller = FilterSmaller
+    FilterIn = FilterIn
+    FilterEqualFunction = FilterEqualFunction
+
+    def __init__(self, obj, session=None, page_size_max: int = 100):
+        super().__init__(obj, session)
+        self.page_size_max = page_size_max
+        self.field_errors: dict[str, str] = {}
+
+    def _field(self, col):
+        return self.obj._fields.get(col)
+
+    def is_numeric(self, col):
+        return isinstance(self._field(col), me.DecimalField)
+
+    def is_date(self, col):
+        field = self._field(col)
+        return isinstance(field, me.DateField)
+
+    def is_datetime(self, col):
+        field = self._field(col)
+        return isinstance(field, me.DateTimeField) and not isinstance(field, me.DateField)
+
+    def is_string_list(self, col):
+        field = self._field(col)
+        return isinstance(field, me.ListField) and isinstance(field.field, me.StringField)
+
+    def is_relation(self, col):
+        field = self._field(col)
+        return isinstance(field, me.ReferenceField) or (
+            isinstance(field, me.ListField) and isinstance(field.field, me.ReferenceField))
+
+    def is_relation_many_to_one(self, col):
+        return isinstance(self._field(col), me.ReferenceField)
+
+    def is_relation_many_to_many(self, col):
+        field = self._field(col)
+        return isinstance(field, me.ListField) and isinstance(field.field, me.ReferenceField)
+
+    def get_search_columns_list(self):
+        return []  # views name their search columns; a default would load whole related collections
+
+    # ---- reading -------------------------------------------------------------------------------
+    def query(self, filters=None, order_column="", order_direction="", page=None, page_size=None):
+        """Count and one page of rows: two round-trips, plus one per reference column shown."""
+        objs = self.obj.objects
+        if filters:
+            objs = filters.apply_all(objs)
+        count = objs.count()
+        if order_column and order_column in self.obj._fields:
+            db_field = self.obj._fields[order_column].db_field
+            objs = objs.order_by(("-" if order_direction == "desc" else "+") + db_field)  # FAB swaps these
+        page_size = min(page_size or self.page_size_max, self.page_size_max)
+        offset = max(page or 0, 0) * page_size
+        rows = list(objs.skip(offset).limit(page_size))
+        return count, rows
+
+    def prefetch(self, rows: list, columns) -> None:
+        """Resolve the reference columns of `rows` with one `$in` query per column (no N+1, no dangling 500)."""
+        for col in columns:
+            field = self._field(col)
+            if not isinstance(field, me.ReferenceField):
+                continue
+            raw = {col_value_id(row._data.get(col)) for row in rows if _unresolved(row._data.get(col))}
+            raw.discard(None)
+            found = {o.pk: o for o in field.document_type.objects(pk__in=list(raw))} if raw else {}
+            for row in rows:
+                value = row._data.get(col)
+                if _unresolved(value):
+                    row._data[col] = found.get(col_value_id(value))
+
+    def get(self, id, filters=None):
+        try:
+            return super().get(id, filters)
+        except (me.ValidationError, me.DoesNotExist, TypeError, ValueError):
+            return None
+
+    def get_related_obj(self, col_name, value):
+        if isinstance(value, (list, tuple)):
+            value = value[0] if value else None
+        if not isinstance(value, str) or value in ("", "__None"):
+            return None
+        try:
+            return self.get_related_model(col_name).objects(pk=value).first()
+        except (me.ValidationError, TypeError):
+            return None
+
+    # ---- writing: field errors instead of "General Error <class ...>" ------------------------
+    def _save(self, item, ok_message) -> bool:
+        self.field_errors = {}
+        try:
+            item.save()
+        except StaleRecord as exc:
+            self.message = (str(exc), "warning")
+        except me.NotUniqueError:
+            self.message = (as_unicode(self.add_integrity_error_message), "warning")
+            self.field_errors = {"__all__": gettext("A record with this value already exists.")}
+        except me.ValidationError as exc:
+            self.field_errors = flatten_errors(exc)
+            self.message = (gettext("Please correct the errors below."), "warning")
+        except me.OperationError as exc:
+            self.message = (gettext("This record cannot be saved: %(reason)s", reason=str(exc)), "warning")
+        else:
+            self.message = (as_unicode(ok_message), "success")
+            return True
+        return False
+
+    def add(self, item):
+        return self._save(item, self.add_row_message)
+
+    def edit(self, item):
+        return self._save(item, self.edit_row_message)
+
+    def delete(self, item):
+        try:
+            item.delete()
+        except me.OperationError:
+            self.message = (gettext("Other records refer to this one; change or delete them first."), "warning")
+            return False
+        self.message = (as_unicode(self.delete_row_message), "success")
+        return True
+
+
+def col_value_id(value):
+    return getattr(value, "id", value)
+
+
+def _unresolved(value) -> bool:
+    return value is not None and not isinstance(value, me.Document)
+
+
+# --------------------------------------------------------------------------------------------------
+# Form fields for the mongoengine types FAB 4.8 cannot convert
+# --------------------------------------------------------------------------------------------------
+class LinesField(Field):
+    """ListField(StringField) as one item per line of a text area."""
+
+    widget = TextAreaField.widget
+
+    def _value(self):
+        return "\n".join(self.data or [])
+
+    def process_formdata(self, valuelist):
+        raw = valuelist[0] if valuelist else ""
+        self.data = [line.strip() for line in raw.splitlines() if line.strip()]
+
+
+class EmbeddedFormField(FormField):
+    """EmbeddedDocumentField as a sub-form; saves a real EmbeddedDocument."""
+
+    def __init__(self, form_class, document_type, **kwargs):
+        super().__init__(form_class, **kwargs)
+        self.document_type = document_type
+
+    def populate_obj(self, obj, name):
+        setattr(obj, name, self.document_type(**_clean_data(self.form)))
+
+
+class LineEditorWidget:
+    """A table with one row per embedded document, an add-row button and a remove button on each row."""
+
+    def __call__(self, field, **kwargs):
+        template = field.append_entry()  # rendered once inside <template>, then dropped
+        field.entries.pop()
+        field.last_index -= 1
+        headers = "".join(f"<th>{escape(sub.label.text)}{_star(sub)}</th>" for sub in template.form)
+        rows = "".join(self._row(entry) for entry in field.entries)
+        proto = self._row(template).replace(f"{field.name}-{template.name.rsplit('-', 1)[-1]}-",
+                                            f"{field.name}-__index__-")
+        return Markup(
+            f'<div class="portal-lines" data-prefix="{escape(field.name)}">'
+            f'<table class="table table-condensed table-bordered"><thead><tr>{headers}<th></th></tr></thead>'
+            f"<tbody>{rows}</tbody></table>"
+            f"<template>{proto}</template>"
+            f'<button type="button" class="btn btn-sm btn-default portal-lines-add">'
+            f'<i class="fa fa-plus"></i> {escape(gettext("Add line"))}</button></div>'
+        )
+
+    @staticmethod
+    def _row(entry) -> str:
+        cells = []
+        for sub in entry.form:
+            errors = "".join(f'<div class="text-danger small">{escape(e)}</div>' for e in sub.errors)
+            cells.append(f"<td>{sub(class_='form-control input-sm')}{errors}</td>")
+        remove = escape(gettext("Remove line"))
+        return (f"<tr>{''.join(cells)}<td><button type=\"button\" class=\"btn btn-sm btn-link portal-lines-remove\" "
+                f'title="{remove}" aria-label="{remove}"><i class="fa fa-times"></i></button></td></tr>')
+
+
+def _star(field) -> str:
+    return ' <strong style="color:red">*</strong>' if field.flags.required else ""
+
+
+class LineEditorField(FieldList):
+    """ListField(EmbeddedDocumentField) as a line editor; saves real EmbeddedDocuments in row order."""
+
+    widget = LineEditorWidget()
+
+    def __init__(self, form_class, document_type, max_entries: int = 200, **kwargs):
+        super().__init__(FormField(form_class), min_entries=0, max_entries=max_entries, **kwargs)
+        self.document_type = document_type
+
+    def populate_obj(self, obj, name):
+        setattr(obj, name, [self.document_type(**_clean_data(entry.form)) for entry in self.entries
+                            if any(v not in (None, "", False) for v in _clean_data(entry.form).values())])
+
+
+def _clean_data(form) -> dict:
+    return {k: (None if v == "" else v) for k, v in form.data.items() if k != "csrf_token"}
+
+
+def _label(field: me.BaseField, name: str):
+    return getattr(field, "verbose_name", None) or name.replace("_", " ").capitalize()
+
+
+def _choice_field(field: me.BaseField, label, required: bool) -> SelectField:
+    options = [(str(k), v) for k, v in ((c if isinstance(c, (list, tuple)) else (c, c)) for c in field.choices)]
+    if not required:
+        options = [("", "")] + options
+    return SelectField(label, choices=options, validators=[wtv.DataRequired() if required else wtv.Optional()],
+                       widget=Select2Widget(), default=field.default)
+
+
+def form_field_for(field: me.BaseField, name: str, nested: bool = False) -> Field | None:
+    """A WTForms field for a mongoengine field FAB cannot convert, or None to let FAB convert it."""
+    label = _label(field, name)
+    required = bool(field.required)
+    req = [wtv.InputRequired() if required else wtv.Optional()]
+    if getattr(field, "choices", None) and isinstance(field, me.StringField):
+        return _choice_field(field, label, required)
+    if isinstance(field, me.DecimalField):
+        return DecimalField(label, places=getattr(field, "precision", 2), validators=req + _range(field),
+                            widget=BS3TextFieldWidget())
+    if isinstance(field, me.DateField):
+        return DateField(label, validators=req, widget=DatePickerWidget(), format="%Y-%m-%d")
+    if isinstance(field, me.ListField) and isinstance(field.field, me.StringField):
+        return LinesField(label, validators=[wtv.Optional()],
+                          description=lazy_gettext("One item per line."))
+    if isinstance(field, me.EmbeddedDocumentField):
+        return EmbeddedFormField(embedded_form(field.document_type), field.document_type, label=label)
+    if isinstance(field, me.ListField) and isinstance(field.field, me.EmbeddedDocumentField):
+        return LineEditorField(embedded_form(field.field.document_type), field.field.document_type, label=label)
+    if nested:  # inside a sub-form FAB's converter is not involved: convert the plain types here
+        return _plain_field(field, label, req)
+    return None
+
+
+def _range(field) -> list:
+    low, high = getattr(field, "min_value", None), getattr(field, "max_value", None)
+    return [wtv.NumberRange(min=low, max=high)] if low is not None or high is not None else []
+
+
+def _plain_field(field, label, req) -> Field:
+    if isinstance(field, me.BooleanField):
+        return BooleanField(label, validators=[wtv.Optional()])
+    if isinstance(field, me.IntField):
+        return IntegerField(label, validators=req + _range(field), widget=BS3TextFieldWidget())
+    if isinstance(field, me.FloatField):
+        return DecimalField(label, validators=req + _range(field), widget=BS3TextFieldWidget())
+    if isinstance(field, me.EmailField):
+        return StringField(label, validators=[*req, wtv.Email(), wtv.Length(max=field.max_length or 254)])
+    if isinstance(field, me.StringField):
+        return StringField(label, validators=req + ([wtv.Length(max=field.max_length)] if field.max_length else []))
+    return StringField(label, validators=req)
+
+
+_EMBEDDED_FORMS: dict[type, type] = {}
+
+
+def embedded_form(document_type) -> type:
+    """A WTForms Form class (no CSRF of its own) for an EmbeddedDocument class."""
+    if document_type not in _EMBEDDED_FORMS:
+        attrs = {name: form_field_for(f, name, nested=True) for name, f in document_type._fields.items()
+                 if name not in ("_cls",)}
+        _EMBEDDED_FORMS[document_type] = type(f"{document_type.__name__}Form", (Form,), attrs)
+    return _EMBEDDED_FORMS[document_type]
+
+
+def extra_form_fields(document, columns) -> dict[str, Field]:
+    """add/edit_form_extra_fields for every column FAB 4.8 would render wrong or not at all."""
+    out = {}
+    for name in columns:
+        field = document._fields.get(name)
+        if field is None:
+            continue
+        converted = form_field_for(field, name)
+        if converted is not None:
+            out[name] = converted
+    if "version" in document._fields:
+        out["version"] = HiddenField(validators=[wtv.Optional()], filters=[_int_or_none])
+    return out
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def apply_field_errors(form, errors: dict[str, str]) -> list[str]:
+    """Put each error next to its form field (by WTForms id); return those no field could take."""
+    unplaced = []
+    for key, message in errors.items():
+        target = _find_field(form, key)
+        if target is None:
+            unplaced.append(message)
+        else:
+            target.errors = [*list(target.errors or []), message]
+    return unplaced
+
+
+def _find_field(form, key: str):
+    parts = key.split("-")
+    field = form._fields.get(parts[0]) if hasattr(form, "_fields") else None
+    for part in parts[1:]:
+        if field is None:
+            return None
+        if isinstance(field, FieldList):
+            field = next((e for e in field.entries if e.name.endswith(f"-{part}")), None)
+        elif isinstance(field, FormField):
+            field = field.form._fields.get(part)
+        else:
+            return field
+    return field

@@ -1,0 +1,94 @@
+"""Configuration, read from the environment in one place. Every variable is listed in the README."""
+
+import os
+import secrets
+from datetime import timedelta
+
+from flask_appbuilder.const import AUTH_DB
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    return os.environ.get(name, str(default)).strip().lower() in ("1", "true", "yes", "on")
+
+
+class Config:
+    """Production defaults; every secret comes from the environment."""
+
+    APP_NAME = "Regulation Portal"
+    APP_ICON = ""
+    MONGODB_URI = os.environ.get("MONGODB_URI") or None  # None: embedded in-memory store with demo data
+    MONGODB_DB = os.environ.get("PORTAL_DB_NAME", "portal")
+    SECRET_KEY = os.environ.get("PORTAL_SECRET_KEY") or secrets.token_hex(32)  # random: sessions end at restart
+    SECRET_KEY_FROM_ENV = bool(os.environ.get("PORTAL_SECRET_KEY"))
+    DEMO_PASSWORD = os.environ.get("PORTAL_DEMO_PASSWORD", "portal-demo-2026")
+
+    # Authentication (FAB) -----------------------------------------------------------------
+    AUTH_TYPE = AUTH_DB
+    AUTH_ROLE_ADMIN = "Admin"
+    AUTH_ROLE_PUBLIC = "Public"
+    AUTH_USER_REGISTRATION = False  # self-registration off (SECURITY.md)
+    FAB_ADD_SECURITY_PERMISSION_VIEW = False  # roles are data, applied by `portal sync-roles`
+    FAB_ADD_SECURITY_VIEW_MENU_VIEW = False
+    FAB_ADD_SECURITY_PERMISSION_VIEWS_VIEW = False
+    FAB_ADD_MENU_API = False
+    FAB_API_SWAGGER_UI = False
+    FAB_UPDATE_PERMS = True
+    FAB_PASSWORD_HASH_METHOD = "scrypt"
+    AUTH_RATE_LIMITED = True
+    AUTH_RATE_LIMIT = os.environ.get("PORTAL_LOGIN_RATE_LIMIT", "10 per minute")
+    RATELIMIT_ENABLED = _env_bool("PORTAL_RATELIMIT_ENABLED", True)
+    RATELIMIT_STORAGE_URI = os.environ.get("PORTAL_RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_LOCKOUT_FAILURES = _env_int("PORTAL_LOGIN_LOCKOUT_FAILURES", 5)
+    LOGIN_LOCKOUT_MINUTES = _env_int("PORTAL_LOGIN_LOCKOUT_MINUTES", 15)
+
+    # Sessions --------------------------------------------------------------------------------
+    SESSION_IDLE_MINUTES = _env_int("PORTAL_SESSION_IDLE_MINUTES", 30)
+    SESSION_MAX_HOURS = _env_int("PORTAL_SESSION_MAX_HOURS", 10)
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=SESSION_MAX_HOURS)
+    SESSION_COOKIE_NAME = "portal_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _env_bool("PORTAL_SECURE_COOKIES", True)
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None  # the session's own timeouts bound the token's life
+    FAB_SAFE_REDIRECT_HOSTS = [h for h in os.environ.get("PORTAL_SAFE_REDIRECT_HOSTS", "").split(",") if h]
+    HSTS = _env_bool("PORTAL_HSTS", True)
+
+    # Limits ----------------------------------------------------------------------------------
+    MAX_CONTENT_LENGTH = _env_int("PORTAL_MAX_UPLOAD_MB", 10) * 1024 * 1024
+    PAGE_SIZE_MAX = 100
+
+    # i18n --------------------------------------------------------------------------------------
+    LANGUAGES = {"en": {"flag": "gb", "name": "English"}, "zh": {"flag": "cn", "name": "简体中文"}}
+    BABEL_DEFAULT_LOCALE = os.environ.get("PORTAL_LOCALE", "en") if os.environ.get("PORTAL_LOCALE") in ("en", "zh") else "en"
+    BABEL_TRANSLATION_DIRECTORIES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "translations")
+
+    # Mail (notifications use it when a host is given) -------------------------------------------
+    MAIL_SERVER = os.environ.get("PORTAL_SMTP_HOST") or None
+    MAIL_PORT = _env_int("PORTAL_SMTP_PORT", 25)
+    MAIL_FROM = os.environ.get("PORTAL_MAIL_FROM", "portal@localhost")
+
+    SEED_DEMO = _env_bool("PORTAL_SEED_DEMO", False)  # also load demo data into a real database at start
+
+
+class TestConfig(Config):
+    """Tests: mongomock unless PORTAL_TEST_MONGODB_URI names a real server; fast password hashing."""
+
+    TESTING = True
+    SECRET_KEY = "test-only-secret-key-of-at-least-32-bytes!!"
+    SECRET_KEY_FROM_ENV = True
+    MONGODB_URI = os.environ.get("PORTAL_TEST_MONGODB_URI") or None
+    MONGODB_DB = os.environ.get("PORTAL_TEST_DB_NAME", "portal_test")
+    FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # speed only; production keeps scrypt
+    SESSION_COOKIE_SECURE = False
+    RATELIMIT_ENABLED = False  # tests of throttling switch it on for themselves
+    SEED_DEMO = True
+    DEMO_PASSWORD = "portal-demo-2026"

@@ -1,0 +1,71 @@
+"""The one place that connects to MongoDB: a real server through MONGODB_URI, or the embedded mongomock store."""
+
+import logging
+import re
+
+import mongoengine
+from mongoengine.base import _document_registry
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_WARNING = (
+    "EMBEDDED IN-MEMORY STORE (mongomock): all data is lost when the process stops. "
+    "Set MONGODB_URI to use a MongoDB server."
+)
+
+
+class DatabaseUnreachable(RuntimeError):
+    """The configured MongoDB server did not answer."""
+
+
+def redacted(uri: str) -> str:
+    """Return `uri` without its password."""
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", uri)
+
+
+def connect(uri: str | None, name: str = "portal") -> str:
+    """Connect mongoengine to `uri` (or the embedded store) and return a line that says which."""
+    mongoengine.disconnect_all()
+    if uri is None:
+        import mongomock
+
+        mongoengine.connect(name, host="mongodb://localhost", uuidRepresentation="standard",
+                            mongo_client_class=mongomock.MongoClient)
+        return EMBEDDED_WARNING
+    mongoengine.connect(host=uri, db=name if "/" not in uri.split("//", 1)[-1].split("?")[0] else None,
+                        uuidRepresentation="standard", serverSelectionTimeoutMS=5000, tz_aware=False)
+    try:
+        mongoengine.get_db().command("ping")
+    except Exception as exc:
+        raise DatabaseUnreachable(f"MongoDB at {redacted(uri)} is unreachable: {exc.__class__.__name__}") from exc
+    return f"MongoDB at {redacted(uri)}, database {mongoengine.get_db().name}"
+
+
+def store_kind() -> str:
+    """'embedded' for mongomock, 'mongodb' for a real server."""
+    client = mongoengine.get_connection()
+    return "embedded" if type(client).__module__.startswith("mongomock") else "mongodb"
+
+
+def ping() -> bool:
+    try:
+        mongoengine.get_db().command("ping")
+        return True
+    except Exception:
+        return False
+
+
+def ensure_indexes() -> int:
+    """Create the indexes every registered Document declares; return how many collections were handled."""
+    done = 0
+    for document in list(_document_registry.values()):
+        if document._meta.get("abstract") or not hasattr(document, "ensure_indexes"):
+            continue
+        document.ensure_indexes()
+        done += 1
+    return done
+
+
+def portal_collections() -> list[str]:
+    """Every collection in the connected database, sorted."""
+    return sorted(mongoengine.get_db().list_collection_names())

@@ -1,0 +1,244 @@
+"""Base views: FAB's ModelView made safe on MongoDB (SECURITY.md F2, F3, F8) and scoped to the user's org units."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import mongoengine as me
+from flask import abort, current_app, flash, redirect, request
+from flask_appbuilder import ModelView, expose, has_access
+from flask_appbuilder._compat import as_unicode
+from flask_appbuilder.const import FLAMSG_ERR_SEC_ACCESS_DENIED
+from flask_appbuilder.urltools import get_order_args
+from flask_babel import gettext
+
+from portal import audit, registry, scope
+from portal.compat import PortalMongoInterface, apply_field_errors, extra_form_fields, flatten_errors
+
+log = logging.getLogger(__name__)
+
+_FILTER_ARG = re.compile(r"^_flt_(\d+)_(.+)$")
+
+
+def apply_filter_args(filters, disallow_if_not_in_search: bool = True) -> None:
+    """FAB's get_filter_args, but an unknown filter index or column is ignored instead of answering 500."""
+    filters.clear_filters()
+    allowed = filters.get_search_filters()
+    for arg in request.args:
+        match = _FILTER_ARG.match(arg)
+        if not match:
+            continue
+        index, column = int(match.group(1)), match.group(2)
+        if column not in allowed and disallow_if_not_in_search:
+            continue
+        candidates = filters._all_filters.get(column) or []
+        if index < len(candidates):
+            filters.add_filter_index(column, index, request.args.getlist(arg))
+
+
+class PortalCRUDMixin:
+    """What every portal CRUD view needs on MongoDB; mixed into area views and FAB's own security views."""
+
+    disable_api_route_methods = True  # the legacy /api/* JSON routes break on ObjectId (GUIDE 2.12, 3)
+    exclude_route_methods = {"download"}  # FAB's file-system upload route; attachments have their own
+    list_template = "portal/list.html"
+    show_template = "portal/show.html"
+    add_template = "portal/add.html"
+    edit_template = "portal/edit.html"
+    regulation_clauses: tuple[str, ...] = ()  # clause ids this view implements, shown on list and show
+    show_history = True
+
+    # ---- set-up: labels and form fields from the Document -----------------------------------
+    def _init_properties(self):
+        super()._init_properties()
+        fields = self.datamodel.obj._fields
+        for name, field in fields.items():
+            label = getattr(field, "verbose_name", None)
+            if label is not None and name not in type(self).__dict__.get("label_columns", {}):
+                self.label_columns[name] = label
+        if "version" in fields and self.edit_columns and "version" not in self.edit_columns:
+            self.edit_columns = [*self.edit_columns, "version"]
+        self.order_columns = [c for c in (self.order_columns or []) if c in fields]
+
+    def _init_forms(self):
+        document = self.datamodel.obj
+        self.add_form_extra_fields = {**extra_form_fields(document, self.add_columns or []),
+                                      **(self.add_form_extra_fields or {})}
+        self.add_form_extra_fields.pop("version", None)
+        self.edit_form_extra_fields = {**extra_form_fields(document, self.edit_columns or []),
+                                       **(self.edit_form_extra_fields or {})}
+        super()._init_forms()
+
+    # ---- list ---------------------------------------------------------------------------------
+    def _list(self, **kwargs):
+        order_column, order_direction = get_order_args().get(self.__class__.__name__, ("", ""))
+        if order_column not in (self.order_columns or []):
+            order_column, order_direction = "", ""
+        page = request.args.get(f"page_{self.__class__.__name__}", type=int)
+        page_size = request.args.get(f"psize_{self.__class__.__name__}", type=int)
+        apply_filter_args(self._filters)
+        widgets = self._get_list_widget(filters=self._filters, order_column=order_column,
+                                        order_direction=order_direction, page=page, page_size=page_size, **kwargs)
+        form = self.search_form.refresh()
+        self.update_redirect()
+        return self._get_search_widget(form=form, widgets=widgets)
+
+    def _get_list_widget(self, filters, actions=None, order_column="", order_direction="", page=None,
+                         page_size=None, widgets=None, **kwargs):
+        widgets = widgets or {}
+        cap = current_app.config.get("PAGE_SIZE_MAX", 100)
+        page_size = max(1, min(page_size or self.page_size, cap))
+        page = max(page or 0, 0)
+        if not order_column and self.base_order:
+            order_column, order_direction = self.base_order
+        joined = filters.get_joined_filters(self._base_filters)
+        count, rows = self.datamodel.query(joined, order_column, order_direction, page=page, page_size=page_size)
+        if hasattr(self.datamodel, "prefetch"):
+            self.datamodel.prefetch(rows, self.list_columns)
+        widgets["list"] = self.list_widget(
+            label_columns=self.label_columns, include_columns=self.list_columns,
+            value_columns=self.datamodel.get_values(rows, self.list_columns), order_columns=self.order_columns,
+            formatters_columns=self.formatters_columns, page=page, page_size=page_size, count=count,
+            pks=self.datamodel.get_keys(rows), actions=actions or self.actions, filters=filters,
+            modelview_name=self.__class__.__name__, **kwargs)
+        return widgets
+
+    def get_item(self, pk):
+        """The record `pk` if the current user may see it, else None (a 404 for the caller)."""
+        return self.datamodel.get(pk, self._base_filters)
+
+    # ---- show: the record, the clauses it implements and its history ---------------------------
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        widgets = self._show(pk)
+        history = audit.history_for(self.datamodel.obj, pk) if self.show_history else []
+        return self.render_template(self.show_template, pk=pk, title=self.show_title, widgets=widgets,
+                                    related_views=self._related_views, history=history)
+
+    def render_template(self, template, **kwargs):
+        kwargs.setdefault("clauses", registry.clauses_for(self.regulation_clauses))
+        return super().render_template(template, **kwargs)
+
+    # ---- add and edit: errors next to their fields, version check, nothing half-written --------
+    def _add(self):
+        apply_filter_args(self._filters, disallow_if_not_in_search=False)
+        exclude_cols = self._filters.get_relation_cols()
+        form = self.add_form.refresh()
+        if request.method == "POST":
+            self._fill_form_exclude_cols(exclude_cols, form)
+            if form.validate():
+                self.process_form(form, True)
+                item = self.datamodel.obj()
+                if self._save(form, item, is_new=True):
+                    return None
+        else:
+            self.update_redirect()
+        return self._get_add_widget(form=form, exclude_cols=exclude_cols)
+
+    def _edit(self, pk):
+        apply_filter_args(self._filters, disallow_if_not_in_search=False)
+        exclude_cols = self._filters.get_relation_cols()
+        item = self.get_item(pk)
+        if not item:
+            abort(404)
+        pk = self.datamodel.get_pk_value(item)
+        if request.method == "POST":
+            form = self.edit_form.refresh(request.form)
+            self._fill_form_exclude_cols(exclude_cols, form)
+            form._id = pk
+            if form.validate():
+                self.process_form(form, False)
+                if self._save(form, item, is_new=False):
+                    return None
+        else:
+            form = self.edit_form.refresh(obj=item)
+            self.prefill_form(form, pk)
+            self.update_redirect()
+        widgets = self._get_edit_widget(form=form, exclude_cols=exclude_cols)
+        return self._get_related_views_widgets(item, filters={}, orders={}, pages={}, page_sizes={},
+                                               widgets=widgets)
+
+    def _save(self, form, item, is_new: bool) -> bool:
+        """Populate, run the hooks and save; on any refusal show why next to the fields and keep the input."""
+        try:
+            form.populate_obj(item)
+            self.pre_add(item) if is_new else self.pre_update(item)
+        except me.ValidationError as exc:
+            errors = flatten_errors(exc)
+        except scope.ScopeDenied as exc:
+            errors = {"__all__": str(exc)}
+        else:
+            if (self.datamodel.add(item) if is_new else self.datamodel.edit(item)):
+                self.post_add(item) if is_new else self.post_update(item)
+                flash(*self.datamodel.message)
+                return True
+            errors = getattr(self.datamodel, "field_errors", {}) or {}
+            if not errors:
+                flash(*self.datamodel.message)
+        unplaced = apply_field_errors(form, errors)
+        for message in unplaced:
+            flash(message, "warning")
+        if len(unplaced) < len(errors):
+            flash(gettext("Please correct the errors below."), "warning")
+        return False
+
+    # ---- actions honour the row filters (F2) ----------------------------------------------------
+    def _check_action(self, name: str) -> bool:
+        if name not in self.actions:
+            abort(404)
+        return self.appbuilder.sm.has_access(self.get_action_permission_name(name), self.class_permission_name)
+
+    @expose("/action/<string:name>/<pk>", methods=["GET", "POST"])
+    def action(self, name, pk):
+        if not self.is_get_mutation_allowed() or not self._check_action(name):
+            flash(as_unicode(FLAMSG_ERR_SEC_ACCESS_DENIED), "danger")
+            return redirect(self.get_redirect())
+        item = self.get_item(pk)
+        if item is None:
+            abort(404)
+        return self.actions[name].func(item)
+
+    @expose("/action_post", methods=["POST"])
+    def action_post(self):
+        name = request.form.get("action", "")
+        if not self._check_action(name):
+            flash(as_unicode(FLAMSG_ERR_SEC_ACCESS_DENIED), "danger")
+            return redirect(self.get_redirect())
+        items = [i for i in (self.get_item(pk) for pk in request.form.getlist("rowid")[:1000]) if i is not None]
+        return self.actions[name].func(items)
+
+
+class PortalModelView(PortalCRUDMixin, ModelView):
+    """A CRUD view over one collection, with the portal's fixes. Records are not scoped: reference data."""
+
+    def __init__(self, **kwargs):
+        if not isinstance(self.datamodel, PortalMongoInterface):
+            raise TypeError(f"{type(self).__name__}.datamodel must be a PortalMongoInterface")
+        super().__init__(**kwargs)
+
+
+class ScopedModelView(PortalModelView):
+    """A view whose every route (list, show, edit, delete, actions, exports) sees only the user's scope (DOMAIN 1).
+
+    Roles in `scope_all_roles` see every record; Clerk and DeptHead see the records of their org-unit subtree
+    (`scope_unit_field`); everyone sees the records whose `scope_owner_field` is their own Employee record.
+    """
+
+    scope_unit_field: str | None = "owner_unit"
+    scope_owner_field: str | None = None
+    scope_all_roles: frozenset[str] = frozenset({"Admin", "Auditor"})
+
+    def __init__(self, **kwargs):
+        self.base_filters = [*(self.base_filters or []), ["id", scope.ScopeFilter, self.scope_query]]
+        super().__init__(**kwargs)
+
+    def scope_query(self):
+        return scope.scope_q(self.scope_unit_field, self.scope_owner_field, self.scope_all_roles)
+
+    def pre_add(self, item):
+        scope.force_owner(item, self.scope_unit_field, self.scope_owner_field, self.scope_all_roles)
+
+    def pre_update(self, item):
+        scope.force_owner(item, self.scope_unit_field, self.scope_owner_field, self.scope_all_roles)

@@ -1,0 +1,118 @@
+"""Data scope (DOMAIN 1): which records a user may see and where they may put them."""
+
+from __future__ import annotations
+
+from flask import g, has_request_context
+from flask_appbuilder.models.filters import BaseFilter
+from flask_babel import gettext, lazy_gettext
+from mongoengine import Q
+
+from models.org import Employee, OrgUnit
+
+UNIT_ROLES = frozenset({"Clerk", "DeptHead"})
+
+
+class ScopeDenied(Exception):
+    """Raised with a message safe to show: the record would leave the user's scope."""
+
+
+class ScopeFilter(BaseFilter):
+    """Base filter that narrows every query of a view to the current user's scope."""
+
+    name = lazy_gettext("In my scope")
+    arg_name = "scope"
+
+    def apply(self, query, func):
+        q = func()
+        return query if q is None else query.filter(q)
+
+
+def role_names() -> frozenset[str]:
+    """Role names of the current user (from the security manager's per-request cache)."""
+    if not has_request_context():
+        return frozenset()
+    from flask import current_app
+
+    return current_app.appbuilder.sm.current_role_names()
+
+
+def current_employee_id():
+    """ObjectId of the current user's Employee record, read without loading it, or None."""
+    user = getattr(g, "user", None)
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    raw = user._data.get("employee")
+    return getattr(raw, "id", getattr(raw, "pk", raw))
+
+
+def visible_units() -> list:
+    """Ids of the org units whose records the current user sees as Clerk or DeptHead (cached per request)."""
+    cached = getattr(g, "_portal_units", None)
+    if cached is not None:
+        return cached
+    units: set = set()
+    employee_id = current_employee_id()
+    roles = role_names()
+    if employee_id is not None and roles & UNIT_ROLES:
+        own = (Employee._get_collection().find_one({"_id": employee_id}, {"owner_unit": 1}) or {}).get("owner_unit")
+        units = _subtrees(own, employee_id, clerk="Clerk" in roles, head="DeptHead" in roles)
+    g._portal_units = sorted(units)
+    return g._portal_units
+
+
+def _subtrees(own, employee_id, clerk: bool, head: bool) -> set:
+    """Own unit and below for a Clerk; headed units and below for a DeptHead (own unit when heading none)."""
+    collection = OrgUnit._get_collection()
+    rows = list(collection.find({"$or": [{"_id": own}, {"ancestors": own}, {"head": employee_id},
+                                         {"deputy_heads": employee_id}]},
+                                {"ancestors": 1, "head": 1, "deputy_heads": 1}))
+    own_tree = {r["_id"] for r in rows if r["_id"] == own or own in (r.get("ancestors") or [])}
+    headed = {r["_id"] for r in rows if r.get("head") == employee_id or employee_id in (r.get("deputy_heads") or [])}
+    units = set(own_tree) if clerk or (head and not headed) else set()
+    if head and headed:
+        units |= headed | {r["_id"] for r in rows if headed & set(r.get("ancestors") or [])}
+        outside = headed - own_tree  # their sub-units were not in the first answer
+        if outside:
+            units |= {r["_id"] for r in collection.find({"ancestors": {"$in": list(outside)}}, {"_id": 1})}
+    return units
+
+
+def scope_q(unit_field: str | None, owner_field: str | None, all_roles: frozenset[str]) -> Q | None:
+    """The query that restricts a view to the user's scope, or None when the user sees everything."""
+    roles = role_names()
+    if roles & all_roles:
+        return None
+    q = Q(pk__in=[])  # deny by default
+    if unit_field and roles & UNIT_ROLES:
+        q |= Q(**{f"{unit_field}__in": visible_units()})
+    employee_id = current_employee_id()
+    if owner_field and employee_id is not None:
+        q |= Q(**{"pk" if owner_field == "id" else owner_field: employee_id})
+    return q
+
+
+def force_owner(item, unit_field: str | None, owner_field: str | None, all_roles: frozenset[str]) -> None:
+    """On create and update keep the record inside the user's scope; fill the owner unit when it is empty."""
+    roles = role_names()
+    if roles & all_roles:
+        return
+    employee_id = current_employee_id()
+    if owner_field and owner_field != "id" and not roles & UNIT_ROLES:
+        if employee_id is None:
+            raise ScopeDenied(gettext("Your login is not linked to an employee record."))
+        setattr(item, owner_field, Employee.objects(pk=employee_id).first())
+    if not unit_field or not roles & UNIT_ROLES:
+        return
+    units = visible_units()
+    current = item._data.get(unit_field)
+    current_id = getattr(current, "pk", getattr(current, "id", current))
+    if current_id is None:
+        own = Employee._get_collection().find_one({"_id": employee_id}, {"owner_unit": 1}) if employee_id else None
+        if own and own.get("owner_unit") in units:
+            setattr(item, unit_field, OrgUnit.objects(pk=own["owner_unit"]).first())
+            return
+        raise ScopeDenied(gettext("Choose an org unit."))
+    if current_id not in units:
+        from models.common import field_error
+
+        raise field_error(unit_field, gettext("You cannot put records into a unit outside your scope."))

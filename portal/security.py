@@ -1,0 +1,348 @@
+"""Portal security: the manager that closes FAB's defects (SECURITY.md F1, F5, F7, F9) and the roles, as data."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from datetime import timedelta
+
+from flask import current_app, g, has_request_context, session
+from flask_babel import lazy_gettext as _l
+from flask_appbuilder.security.mongoengine.manager import SecurityManager
+from flask_login import current_user, user_logged_in, user_logged_out
+from pymongo import ReturnDocument
+from werkzeug.security import check_password_hash
+
+from models.common import utcnow
+from models.users import PortalUser
+from portal.compat import PortalMongoInterface
+
+log = logging.getLogger(__name__)
+
+SESSION_NONCE, SESSION_START, SESSION_SEEN = "_pn", "_t0", "_ta"
+
+
+class PortalSecurityManager(SecurityManager):
+    """FAB's MongoEngine manager with a per-request permission cache, session checks and login lockout."""
+
+    user_model = PortalUser
+
+    def __init__(self, appbuilder):
+        from portal import security_views as sv
+
+        self.userdbmodelview = sv.PortalUserDBModelView
+        self.rolemodelview = sv.PortalRoleModelView
+        self.groupmodelview = sv.PortalGroupModelView
+        self.resetmypasswordview = sv.PortalResetMyPasswordView
+        self.resetpasswordview = sv.PortalResetPasswordView
+        super().__init__(appbuilder)
+        self.userstatschartview = None  # FAB's user chart loads every user into memory; not offered
+        cap = appbuilder.get_app.config.get("PAGE_SIZE_MAX", 100)
+        for view, model in ((self.userdbmodelview, self.user_model), (self.rolemodelview, self.role_model),
+                            (self.groupmodelview, self.group_model)):
+            view.datamodel = PortalMongoInterface(model, page_size_max=cap)
+        app = appbuilder.get_app
+        user_logged_in.connect(_on_login, app, weak=False)
+        user_logged_out.connect(_on_logout, app, weak=False)
+
+    def register_views(self):
+        super().register_views()
+        if self.is_auth_limited:  # F5: FAB limits only the HTML login; the JSON login gets the same limit
+            api = next(v for v in self.appbuilder.baseviews if type(v).__name__ == "SecurityApi")
+            self.limiter.limit(self.auth_rate_limit, methods=["POST"])(api.blueprint)
+
+    # ---- users and sessions (F1, F9) ---------------------------------------------------------
+    def get_user_by_id(self, pk):
+        try:
+            return self.user_model.objects(pk=pk).first()
+        except Exception:  # a malformed id in a cookie or token is simply no user
+            return None
+
+    def load_user(self, pk):
+        """Flask-Login's loader: inactive users, stale nonces and expired sessions are no user at all."""
+        user = self.get_user_by_id(pk)
+        if user is None or not user.is_active:
+            return None
+        if not user.session_nonce or session.get(SESSION_NONCE) != user.session_nonce:
+            return None
+        now = time.time()
+        config = current_app.config
+        started, seen = session.get(SESSION_START, 0), session.get(SESSION_SEEN, 0)
+        if now - started > config["SESSION_MAX_HOURS"] * 3600 or now - seen > config["SESSION_IDLE_MINUTES"] * 60:
+            session.clear()
+            return None
+        session[SESSION_SEEN] = now
+        return user
+
+    def load_user_jwt(self, _jwt_header, jwt_data):
+        user = self.get_user_by_id(jwt_data.get("sub"))
+        if user is not None and user.is_active:
+            g.user = user
+            return user
+        return None
+
+    def auth_user_db(self, username, password):
+        """Password login for every login path, with the `$inc` failure counter and a temporary lockout."""
+        if not username or not password or len(username) > 320 or len(password) > 1024:
+            return None
+        user = self.find_user(username=username) or self.find_user(email=username)
+        config = current_app.config
+        if user is None or not user.is_active or (user.locked_until and user.locked_until > utcnow()):
+            check_password_hash(config["AUTH_DB_FAKE_PASSWORD_HASH_CHECK"], "password")  # same time either way
+            log.info("Refused login for %r", username[:64])
+            return None
+        collection = self.user_model._get_collection()
+        if check_password_hash(user.password, password):
+            collection.update_one({"_id": user.pk}, {"$set": {"last_login": utcnow(), "fail_login_count": 0},
+                                                     "$unset": {"locked_until": ""}, "$inc": {"login_count": 1}})
+            return user
+        after = collection.find_one_and_update({"_id": user.pk}, {"$inc": {"fail_login_count": 1}},
+                                               projection={"fail_login_count": 1},
+                                               return_document=ReturnDocument.AFTER)
+        if after and after.get("fail_login_count", 0) >= config["LOGIN_LOCKOUT_FAILURES"]:
+            until = utcnow() + timedelta(minutes=config["LOGIN_LOCKOUT_MINUTES"])
+            collection.update_one({"_id": user.pk}, {"$set": {"locked_until": until, "fail_login_count": 0}})
+            log.warning("Account %r locked until %s after repeated failures", user.username, until)
+        return None
+
+    def end_sessions(self, user) -> None:
+        """Invalidate every copy of the user's session cookie (logout, deactivation, password change)."""
+        nonce = secrets.token_urlsafe(24)
+        self.user_model._get_collection().update_one({"_id": user.pk}, {"$set": {"session_nonce": nonce}})
+        user.session_nonce = nonce
+
+    def reset_password(self, userid, password):
+        user = self.get_user_by_id(userid)
+        if user is None:
+            return
+        super().reset_password(userid, password)
+        self.user_model._get_collection().update_one({"_id": user.pk},
+                                                     {"$set": {"password_changed_at": utcnow()}})
+        self.end_sessions(user)
+
+    # ---- permissions: one aggregate per request (stock: 602 round-trips on the index page) -----
+    def _permission_context(self) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
+        """(role names, {(permission, view)}) of the current user, loaded once per request."""
+        if has_request_context() and "_portal_perms" in g:
+            return g._portal_perms
+        user = getattr(g, "user", None) if has_request_context() else None
+        if user is None or not getattr(user, "is_authenticated", False):
+            user = current_user if has_request_context() else None
+        if user is not None and getattr(user, "is_authenticated", False) and user.is_active:
+            match = {"_id": {"$in": self._role_ids(user)}}
+        else:
+            match = {"name": self.auth_role_public}
+        context = self._load_permissions(match)
+        if has_request_context():
+            g._portal_perms = context
+        return context
+
+    def _role_ids(self, user) -> list:
+        ids = [getattr(r, "id", getattr(r, "pk", r)) for r in user._data.get("roles") or []]
+        groups = [getattr(r, "id", getattr(r, "pk", r)) for r in user._data.get("groups") or []]
+        if groups:
+            for group in self.group_model._get_collection().find({"_id": {"$in": groups}}, {"roles": 1}):
+                ids.extend(getattr(r, "id", r) for r in group.get("roles") or [])
+        return ids
+
+    def _load_permissions(self, match: dict):
+        pipeline = [
+            {"$match": match},
+            {"$unwind": {"path": "$permissions", "preserveNullAndEmptyArrays": True}},
+            {"$lookup": {"from": self.permissionview_model._get_collection_name(), "localField": "permissions",
+                         "foreignField": "_id", "as": "pv"}},
+            {"$unwind": {"path": "$pv", "preserveNullAndEmptyArrays": True}},
+            {"$lookup": {"from": self.permission_model._get_collection_name(), "localField": "pv.permission",
+                         "foreignField": "_id", "as": "p"}},
+            {"$lookup": {"from": self.viewmenu_model._get_collection_name(), "localField": "pv.view_menu",
+                         "foreignField": "_id", "as": "v"}},
+            {"$project": {"name": 1, "p": "$p.name", "v": "$v.name"}},
+        ]
+        names, perms = set(), set()
+        for row in self.role_model._get_collection().aggregate(pipeline):
+            names.add(row["name"])
+            if row.get("p") and row.get("v"):
+                perms.add((row["p"][0], row["v"][0]))
+        return frozenset(names), frozenset(perms)
+
+    def current_role_names(self) -> frozenset[str]:
+        return self._permission_context()[0]
+
+    def forget_permissions(self) -> None:
+        """Drop the request's cached permissions (after a role change in the same request)."""
+        if has_request_context():
+            g.pop("_portal_perms", None)
+            g.pop("_portal_units", None)
+
+    def _allowed(self, permission_name: str, view_name: str) -> bool:
+        roles, perms = self._permission_context()
+        if self.auth_role_admin in roles:
+            return True
+        if any(self._has_access_builtin_roles(self.role_model(name=r), permission_name, view_name)
+               for r in roles if r in self.builtin_roles):
+            return True
+        return (permission_name, view_name) in perms
+
+    def has_access(self, permission_name: str, view_name: str) -> bool:
+        user = getattr(g, "user", None)
+        if user is not None and getattr(user, "is_authenticated", False) and not user.is_active:
+            return False  # F1: a deactivated user is refused on the next request
+        return self._allowed(permission_name, view_name)
+
+    def is_item_public(self, permission_name, view_name):
+        if has_request_context() and getattr(getattr(g, "user", None), "is_authenticated", False):
+            return False
+        return self._allowed(permission_name, view_name)
+
+    def _has_view_access(self, user, permission_name, view_name):
+        return self._allowed(permission_name, view_name)
+
+    def _get_user_permission_view_menus(self, user, permission_name, view_menus_name):
+        return {name for name in view_menus_name or [] if self._allowed(permission_name, name)}
+
+    # ---- methods the Mongo manager leaves NotImplemented (GUIDE 2.10, 2.11) ---------------------
+    def get_public_role(self):
+        return self.find_role(self.auth_role_public)
+
+    def get_db_role_permissions(self, role_id):
+        role = self.role_model.objects(id=role_id).first()
+        return list(role.permissions) if role else []
+
+    def find_roles_permission_view_menus(self, permission_name, role_ids):
+        perm = self.find_permission(permission_name)
+        if perm is None:
+            return []
+        seen, out = set(), []
+        for role in self.role_model.objects(id__in=role_ids):
+            for pv in role.permissions:
+                if pv.permission == perm and pv.id not in seen:
+                    seen.add(pv.id)
+                    out.append(pv)
+        return out
+
+    def del_permission_view_menu(self, permission_name, view_menu_name, cascade=True):
+        """Unlike FAB's Mongo version, never leave a dangling id in a role (which breaks every page)."""
+        pv = self.find_permission_view_menu(permission_name, view_menu_name)
+        if pv is None:
+            return
+        self.role_model.objects(permissions=pv).update(pull__permissions=pv)
+        perm = pv.permission
+        pv.delete()
+        if cascade and perm and not self.permissionview_model.objects(permission=perm).first():
+            self.del_permission(perm.name)
+
+    def del_permission_role(self, role, perm_view):
+        if perm_view is None or not hasattr(perm_view, "view_menu"):
+            return  # FAB passes a Permission here at start-up (GUIDE 2.11); nothing to remove
+        super().del_permission_role(role, perm_view)
+
+    def find_group(self, name):
+        return self.group_model.objects(name=name).first()
+
+    def add_group(self, name, label="", description="", roles=None, users=None):
+        group = self.find_group(name)
+        if group is None:
+            group = self.group_model(name=name, label=label, description=description, roles=roles or [],
+                                     users=users or []).save()
+        return group
+
+
+def _on_login(sender, user, **extra) -> None:
+    """Bind the session to the user's current nonce and start its clocks."""
+    sm = current_app.appbuilder.sm
+    if not user.session_nonce:
+        sm.end_sessions(user)
+    now = time.time()
+    session[SESSION_NONCE] = user.session_nonce
+    session[SESSION_START] = session[SESSION_SEEN] = now
+    session.permanent = True
+
+
+def _on_logout(sender, user, **extra) -> None:
+    """Logout ends the session everywhere a copy of the cookie lives."""
+    if user is not None and getattr(user, "pk", None) is not None:
+        current_app.appbuilder.sm.end_sessions(user)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Roles as data (DOMAIN 1). Deny by default: a role holds exactly what this table and the menu give it.
+# ---------------------------------------------------------------------------------------------------
+PORTAL_ROLES = ("Admin", "Clerk", "DeptHead", "HR", "Finance", "Legal", "Employee", "Auditor")
+ROLE_LABELS = (_l("Admin"), _l("Clerk"), _l("DeptHead"), _l("HR"), _l("Finance"), _l("Legal"), _l("Employee"),
+               _l("Auditor"), _l("Public"))  # for the catalogue: role names are shown translated
+STAFF_ROLES = PORTAL_ROLES[1:]  # Admin holds every permission through FAB's AUTH_ROLE_ADMIN
+
+READ = ("can_list", "can_show")
+WRITE = (*READ, "can_add", "can_edit")
+FULL = (*WRITE, "can_delete")
+FORM = ("can_this_form_get", "can_this_form_post")
+
+
+def everyone(*permissions: str) -> dict[str, tuple[str, ...]]:
+    return {role: permissions for role in STAFF_ROLES}
+
+
+# view (class_permission_name) -> role -> permissions. A view missing here is Admin-only.
+ROLE_TABLE: dict[str, dict[str, tuple[str, ...]]] = {
+    # Organization (DOMAIN 2): HR keeps the tree and the staff records; everyone can read the tree.
+    "OrgUnit": {**everyone(*READ), "HR": FULL},
+    "Position": {**everyone(*READ), "Employee": (), "HR": FULL},
+    "Employee": {**everyone(*READ), "HR": FULL},
+    # Audit trail (DOMAIN 7): Auditor reads it; nobody edits it.
+    "AuditEntry": {"Auditor": READ},
+    # Regulation registry: everyone reads; Admin edits and attaches the full texts.
+    "Regulation": everyone(*READ, "can_file"),
+    "Clause": everyone(*READ),
+    "RegulationsView": everyone("can_index"),
+    # Self-service on one's own login.
+    "UserDBModelView": everyone("can_userinfo"),
+    "ResetMyPasswordView": everyone(*FORM),
+    "UserInfoEditView": everyone(*FORM),
+}
+
+
+def menu_permission(view) -> str:
+    """The permission that opens a view's menu entry (its default page)."""
+    method = view.default_view
+    return "can_" + (getattr(view, "method_permission_name", {}) or {}).get(method, method)
+
+
+def role_permissions(appbuilder, role: str) -> set[tuple[str, str]]:
+    """Every (permission, view) pair `role` holds: the table's, plus menu access where it can open the page."""
+    wanted = {(perm, view) for view, roles in ROLE_TABLE.items() for perm in roles.get(role, ())}
+    for category in appbuilder.menu.get_list():
+        opened = False
+        for item in category.childs or [category]:
+            base = getattr(item, "baseview", None)
+            if base is not None and (menu_permission(base), base.class_permission_name) in wanted:
+                wanted.add(("menu_access", item.name))
+                opened = True
+        if opened and category.childs:
+            wanted.add(("menu_access", category.name))
+    return wanted
+
+
+def sync_roles(appbuilder) -> dict[str, int]:
+    """Create the portal roles and set each to exactly its permissions; return the count per role (idempotent)."""
+    sm = appbuilder.sm
+    counts = {}
+    for role_name in PORTAL_ROLES:
+        role = sm.add_role(role_name)
+        if role_name == sm.auth_role_admin:
+            counts[role_name] = len(role.permissions)
+            continue
+        wanted = []
+        for perm, view in sorted(role_permissions(appbuilder, role_name)):
+            pv = sm.find_permission_view_menu(perm, view) or sm.add_permission_view_menu(perm, view)
+            wanted.append(pv)
+        if {p.id for p in role.permissions} != {p.id for p in wanted} or len(role.permissions) != len(wanted):
+            role.permissions = wanted
+            role.save()
+        counts[role_name] = len(wanted)
+    public = sm.add_role(sm.auth_role_public)
+    if public.permissions:
+        public.permissions = []
+        public.save()
+    sm.forget_permissions()
+    return counts

@@ -1,0 +1,103 @@
+"""Request hooks: malformed arguments refused (F8), security headers, error pages, health and the CSP nonce."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+
+from flask import Flask, current_app, g, jsonify, render_template, request
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from portal import db
+
+log = logging.getLogger(__name__)
+
+_PAGING_ARG = re.compile(r"^(page|psize)_\w+$")
+_ERROR_TEXT = {
+    400: _l("The request could not be understood."),
+    403: _l("You do not have access to this page."),
+    404: _l("This page or record does not exist, or is outside your scope."),
+    405: _l("This action is not allowed here."),
+    413: _l("The upload is too large."),
+    429: _l("Too many attempts. Please wait a moment and try again."),
+    500: _l("Something went wrong on our side. The error has been logged."),
+}
+
+
+def _bad_paging() -> bool:
+    for name, value in request.args.items(multi=True):
+        if _PAGING_ARG.match(name) and not (value.isdigit() and len(value) <= 7):
+            return True
+    return False
+
+
+def init_app(app: Flask) -> None:
+    """Install the hooks on `app`."""
+
+    @app.before_request
+    def _refuse_malformed_arguments():
+        g.csp_nonce = secrets.token_urlsafe(16)
+        if _bad_paging():
+            return _error_response(400)
+        return None
+
+    @app.context_processor
+    def _helpers():
+        from models.audit import AUDIT_ACTIONS
+        from models.common import choice_label
+        from portal.registry import _is_zh
+
+        return {"csp_nonce": lambda: getattr(g, "csp_nonce", ""), "locale_is_zh": _is_zh,
+                "entry_action_label": lambda action: choice_label(AUDIT_ACTIONS, action)}
+
+    @app.after_request
+    def _security_headers(response):
+        nonce = getattr(g, "csp_nonce", "")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; font-src 'self' data:; object-src 'none'; base-uri 'self'; "
+            "form-action 'self'; frame-ancestors 'none'")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if app.config.get("HSTS") and request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if response.mimetype in ("text/html", "application/json") and not request.path.startswith("/static"):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.route("/health")
+    def health():
+        up = db.ping()
+        return jsonify(status="ok" if up else "error", store=db.store_kind(), database="up" if up else "down"), (
+            200 if up else 503)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc):
+        return _error_response(400, gettext("The form has expired or was sent from elsewhere. "
+                                            "Reload the page and try again."))
+
+    @app.errorhandler(HTTPException)
+    def _http(exc):
+        if exc.code in _ERROR_TEXT:
+            return _error_response(exc.code)
+        return exc
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc):  # only reached outside TESTING: tests see the real exception
+        log.exception("Unhandled error on %s %s", request.method, request.path)
+        return _error_response(500)
+
+
+def _error_response(code: int, message: str | None = None):
+    text = message or str(_ERROR_TEXT[code])
+    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        return jsonify(message=text), code
+    appbuilder = current_app.appbuilder
+    return render_template("portal/error.html", code=code, message=text, appbuilder=appbuilder,
+                           base_template=appbuilder.base_template), code

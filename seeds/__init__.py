@@ -1,0 +1,1 @@
+"""Reference data and the demo data set, loaded idempotently by `portal seed`."""

@@ -1,0 +1,135 @@
+"""The demo company: a branch, a direct sales center, departments, employees with Chinese names, one account per role."""
+
+import datetime as dt
+import random
+
+from models.org import Employee, OrgUnit, Position
+from models.users import PortalUser
+from portal import audit
+
+SEED = 2026
+# code, name, kind, parent code
+UNITS = (
+    ("HQ", "华信商贸有限公司", "company", None),
+    ("BR-EAST", "华东分公司", "branch", "HQ"),
+    ("BR-SALES", "销售部", "department", "BR-EAST"),
+    ("BR-CS", "客户服务部", "department", "BR-EAST"),
+    ("BR-MKT", "市场拓展部", "department", "BR-EAST"),
+    ("BR-OPS", "运营管理部", "department", "BR-EAST"),
+    ("BR-FIN", "财务结算部", "department", "BR-EAST"),
+    ("BR-HR", "人力资源部", "department", "BR-EAST"),
+    ("BR-LEGAL", "法务部", "department", "BR-EAST"),
+    ("DSC-SH", "上海直销中心", "center", "HQ"),
+    ("DSC-SH-MKT", "市场营销部", "department", "DSC-SH"),
+    ("DSC-SH-CS", "客户服务部（直销）", "department", "DSC-SH"),
+    ("DSC-SH-OPS", "运营管理部（直销）", "department", "DSC-SH"),
+    ("DSC-SH-FIN", "财务结算部（直销）", "department", "DSC-SH"),
+)
+# username, role, employee no, name, unit, staff kind, heads unit
+ACCOUNTS = (
+    ("admin", "Admin", "E0001", "王建国", "HQ", "other", None),
+    ("branch_head", "DeptHead", "E0002", "李志强", "BR-EAST", "other", "BR-EAST"),
+    ("sales_head", "DeptHead", "E0003", "张伟", "BR-SALES", "sales", "BR-SALES"),
+    ("service_head", "DeptHead", "E0004", "刘芳", "BR-CS", "customer_service", "BR-CS"),
+    ("sales_clerk", "Clerk", "E0005", "陈静", "BR-SALES", "sales", None),
+    ("service_clerk", "Clerk", "E0006", "杨丽", "BR-CS", "customer_service", None),
+    ("hr", "HR", "E0007", "赵敏", "BR-HR", "hr", "BR-HR"),
+    ("finance", "Finance", "E0008", "黄磊", "BR-FIN", "finance", "BR-FIN"),
+    ("legal", "Legal", "E0009", "周婷", "BR-LEGAL", "other", "BR-LEGAL"),
+    ("auditor", "Auditor", "E0010", "吴刚", "HQ", "other", None),
+    ("sales_rep", "Employee", "E0011", "孙浩", "BR-SALES", "field_sales", None),
+)
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍鹏辉玲建华飞鑫波宁晨欣怡浩然子轩雨萱梓涵"
+
+
+def _name(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+
+
+def load(app, staff_per_department: int = 3) -> dict[str, int]:
+    """Create or complete the demo data set; re-running changes nothing."""
+    audit.set_cli_actor("seed:demo")
+    rng = random.Random(SEED)
+    units = _units()
+    employees = {}
+    for username, _role, number, name, unit, kind, _heads in ACCOUNTS:
+        employees[username] = _employee(number, name, units[unit], kind, rng)
+    for username, *_rest, heads in ACCOUNTS:
+        if heads and units[heads].head is None:
+            units[heads].head = employees[username]
+            units[heads].save()
+    _managers(employees, units)
+    number = 100
+    for unit in units.values():
+        if unit.kind != "department":
+            continue
+        for _ in range(staff_per_department):
+            number += 1
+            staff = _employee(f"E{number:04d}", _name(rng), unit, _staff_kind(unit.code), rng)
+            if staff.manager is None and unit.head is not None and unit.head != staff:
+                staff.manager = unit.head
+                staff.save()
+    _positions(units)
+    _accounts(app, employees)
+    return {"org units": OrgUnit.objects.count(), "employees": Employee.objects.count(),
+            "users": PortalUser.objects.count()}
+
+
+def _units() -> dict[str, OrgUnit]:
+    units = {}
+    for code, name, kind, parent in UNITS:
+        unit = OrgUnit.objects(code=code).first()
+        if unit is None:
+            unit = OrgUnit(code=code, name=name, kind=kind, parent=units.get(parent)).save()
+        units[code] = unit
+    return units
+
+
+def _employee(number, name, unit, kind, rng) -> Employee:
+    employee = Employee.objects(employee_no=number).first()
+    if employee is None:
+        hired = dt.date(2020, 1, 1) + dt.timedelta(days=rng.randrange(0, 2000))
+        employee = Employee(employee_no=number, name=name, owner_unit=unit, staff_kind=kind, status="active",
+                            gender=rng.choice(("male", "female")), hire_date=hired,
+                            phone=f"13{rng.randrange(100000000, 999999999)}",
+                            email=f"{number.lower()}@demo.example").save()
+    return employee
+
+
+def _staff_kind(code: str) -> str:
+    return {"BR-SALES": "sales", "BR-CS": "customer_service", "DSC-SH-CS": "customer_service",
+            "BR-MKT": "market_expansion", "DSC-SH-MKT": "market_expansion", "BR-FIN": "finance",
+            "DSC-SH-FIN": "finance", "BR-HR": "hr", "BR-OPS": "operations", "DSC-SH-OPS": "operations"}.get(code, "other")
+
+
+def _managers(employees, units) -> None:
+    """Everyone reports to the head of their unit, heads to the head of the parent unit."""
+    for username, employee in employees.items():
+        if employee.manager is not None or username == "admin":
+            continue
+        unit = employee.owner_unit
+        boss = unit.head if unit.head and unit.head != employee else (unit.parent.head if unit.parent else None)
+        if boss is not None and boss != employee:
+            employee.manager = boss
+            employee.save()
+
+
+def _positions(units) -> None:
+    for code, title, grade in (("BR-SALES", "销售代表", "P3"), ("BR-SALES", "销售经理", "M2"),
+                               ("BR-CS", "客服专员", "P2"), ("BR-HR", "培训专员", "P3"),
+                               ("BR-FIN", "结算会计", "P3"), ("BR-LEGAL", "法务专员", "P4")):
+        if not Position.objects(name=title, owner_unit=units[code]).first():
+            Position(name=title, owner_unit=units[code], grade=grade, duties=[]).save()
+
+
+def _accounts(app, employees) -> None:
+    sm = app.appbuilder.sm
+    password = app.config["DEMO_PASSWORD"]
+    employee_role = sm.find_role("Employee")
+    for username, role, _no, name, *_rest in ACCOUNTS:
+        if sm.find_user(username=username):
+            continue
+        roles = [sm.find_role(role)] + ([employee_role] if role != "Admin" else [])
+        user = sm.add_user(username, name[1:] or name, name[0], f"{username}@demo.example", roles, password)
+        PortalUser.objects(pk=user.pk).update_one(set__employee=employees[username])

@@ -1,0 +1,90 @@
+"""Fixtures: one app per test session (mongomock, or PORTAL_TEST_MONGODB_URI), clients signed in as any role."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from portal.config import TestConfig
+
+DEMO_PASSWORD = TestConfig.DEMO_PASSWORD
+ROLE_USERS = {  # a demo account for each role
+    "Admin": "admin", "DeptHead": "sales_head", "Clerk": "sales_clerk", "HR": "hr", "Finance": "finance",
+    "Legal": "legal", "Employee": "sales_rep", "Auditor": "auditor",
+}
+_CSRF = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client, url: str = "/login/") -> str:
+    match = _CSRF.search(client.get(url).data)
+    assert match, f"no CSRF token on {url}"
+    return match.group(1).decode()
+
+
+@pytest.fixture(scope="session")
+def app():
+    from portal import create_app
+
+    application = create_app(TestConfig)
+    yield application
+
+
+@pytest.fixture
+def db(app):
+    """Give a test the database; remove what the test added to the demo data afterwards."""
+    from models.audit import AuditEntry
+    from models.org import Employee, OrgUnit, Position
+    from models.users import PortalUser
+
+    before = {doc: set(doc.objects.scalar("id")) for doc in (OrgUnit, Position, Employee, PortalUser)}
+    with app.app_context():
+        yield
+    for document in (Employee, Position, PortalUser):
+        document._get_collection().delete_many({"_id": {"$nin": list(before[document])}})
+    units = OrgUnit._get_collection()
+    units.delete_many({"_id": {"$nin": list(before[OrgUnit])}})
+    AuditEntry  # the audit log is append-only: tests read their own entries by record id
+
+
+class Browser:
+    """A test client that signs in through the login form, with CSRF on, as a person would."""
+
+    def __init__(self, app):
+        self.app = app
+        self.client = app.test_client()
+
+    def login(self, username: str, password: str = DEMO_PASSWORD):
+        token = csrf_token(self.client, "/login/")
+        return self.client.post("/login/", data={"username": username, "password": password, "csrf_token": token})
+
+    def token(self, url: str) -> str:
+        return csrf_token(self.client, url)
+
+    def get(self, url, **kw):
+        return self.client.get(url, **kw)
+
+    def post(self, url, data=None, **kw):
+        return self.client.post(url, data=data or {}, **kw)
+
+    def post_form(self, url: str, data: dict, form_url: str | None = None, **kw):
+        """POST a form with the CSRF token taken from the page that shows it."""
+        return self.client.post(url, data={**data, "csrf_token": self.token(form_url or url)}, **kw)
+
+
+@pytest.fixture
+def browser(app, db):
+    return Browser(app)
+
+
+@pytest.fixture
+def as_role(app, db):
+    """Return a signed-in Browser for a role name (or a username)."""
+
+    def _as(role_or_user: str) -> Browser:
+        b = Browser(app)
+        response = b.login(ROLE_USERS.get(role_or_user, role_or_user))
+        assert response.status_code == 302 and "/login" not in response.headers["Location"], "login failed"
+        return b
+
+    return _as
