@@ -90,7 +90,7 @@ def check_command() -> None:
          "random per start (set PORTAL_SECRET_KEY so sessions survive restarts)", config["SECRET_KEY_FROM_ENV"]
          or config["PORTAL_STORE"] == "embedded"),
         ("secure cookies", str(config["SESSION_COOKIE_SECURE"]), True),
-        ("login rate limit", f"{config['AUTH_RATE_LIMIT']} ({config['RATELIMIT_STORAGE_URI']})",
+        ("login rate limit", f"{config['LOGIN_RATE_LIMIT']} per IP ({config['RATELIMIT_STORAGE_URI']})",
          config["RATELIMIT_ENABLED"]),
         ("default locale", config["BABEL_DEFAULT_LOCALE"], True),
         ("mail", config["MAIL_SERVER"] or "off (no PORTAL_SMTP_HOST)", True),

@@ -398,12 +398,34 @@ class LinesField(Field):
         self.data = [line.strip() for line in raw.splitlines() if line.strip()]
 
 
+class SubFormWidget:
+    """The fields of an embedded document side by side, each with its label and its own errors."""
+
+    def __call__(self, field, **kwargs):
+        cells = []
+        for sub in field.form:
+            errors = "".join(f'<div class="text-danger small">{escape(e)}</div>' for e in sub.errors)
+            cells.append(f'<div class="col-sm-6"><label for="{sub.id}">{escape(sub.label.text)}{_star(sub)}</label>'
+                         f"{sub(class_='form-control')}{errors}</div>")
+        return Markup(f'<div class="row portal-subform">{"".join(cells)}</div>')
+
+
 class EmbeddedFormField(FormField):
     """EmbeddedDocumentField as a sub-form; saves a real EmbeddedDocument."""
+
+    widget = SubFormWidget()
 
     def __init__(self, form_class, document_type, **kwargs):
         super().__init__(form_class, **kwargs)
         self.document_type = document_type
+
+    @property
+    def errors(self):  # shown next to each sub-field by the widget; FAB's macro expects strings here
+        return []
+
+    @errors.setter
+    def errors(self, value):
+        pass
 
     def populate_obj(self, obj, name):
         setattr(obj, name, self.document_type(**_clean_data(self.form)))
@@ -452,6 +474,11 @@ class LineEditorField(FieldList):
     def __init__(self, form_class, document_type, max_entries: int = 200, **kwargs):
         super().__init__(FormField(form_class), min_entries=0, max_entries=max_entries, **kwargs)
         self.document_type = document_type
+
+    def validate(self, form, extra_validators=()):
+        valid = super().validate(form, extra_validators)
+        self.errors = [e for e in self.errors if isinstance(e, str)]  # cell errors are shown in their cells
+        return valid
 
     def populate_obj(self, obj, name):
         setattr(obj, name, [self.document_type(**_clean_data(entry.form)) for entry in self.entries
@@ -541,6 +568,19 @@ def extra_form_fields(document, columns) -> dict[str, Field]:
             out[name] = converted
     if "version" in document._fields:
         out["version"] = HiddenField(validators=[wtv.Optional()], filters=[_int_or_none])
+    return out
+
+
+def search_form_fields(datamodel, columns, labels) -> dict[str, Field]:
+    """Search-form inputs for the columns FAB's converter cannot render (lists, decimals, dates, choices)."""
+    out = {}
+    for col in columns:
+        field = datamodel.obj._fields.get(col)
+        label = labels.get(col) or _label(field, col) if field is not None else col
+        if isinstance(field, me.StringField) and field.choices:
+            out[col] = _choice_field(field, label, required=False)
+        elif datamodel.is_string_list(col) or datamodel.is_numeric(col) or datamodel.is_date(col):
+            out[col] = StringField(label, widget=BS3TextFieldWidget())
     return out
 
 

@@ -14,6 +14,13 @@ def _env_int(name: str, default: int) -> int:
         return default
 
 
+def _login_limit() -> str:
+    """Read per request, so that the limit can be changed without rebuilding the app (tests do)."""
+    from flask import current_app
+
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
 def _env_bool(name: str, default: bool) -> bool:
     return os.environ.get(name, str(default)).strip().lower() in ("1", "true", "yes", "on")
 
@@ -42,8 +49,9 @@ class Config:
     FAB_UPDATE_PERMS = True
     FAB_PASSWORD_HASH_METHOD = "scrypt"
     AUTH_RATE_LIMITED = True
-    AUTH_RATE_LIMIT = os.environ.get("PORTAL_LOGIN_RATE_LIMIT", "10 per minute")
-    RATELIMIT_ENABLED = _env_bool("PORTAL_RATELIMIT_ENABLED", True)
+    LOGIN_RATE_LIMIT = os.environ.get("PORTAL_LOGIN_RATE_LIMIT", "10 per minute")  # per IP, every login path
+    AUTH_RATE_LIMIT = _login_limit
+    RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = os.environ.get("PORTAL_RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_LOCKOUT_FAILURES = _env_int("PORTAL_LOGIN_LOCKOUT_FAILURES", 5)
@@ -89,6 +97,6 @@ class TestConfig(Config):
     MONGODB_DB = os.environ.get("PORTAL_TEST_DB_NAME", "portal_test")
     FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # speed only; production keeps scrypt
     SESSION_COOKIE_SECURE = False
-    RATELIMIT_ENABLED = False  # tests of throttling switch it on for themselves
+    LOGIN_RATE_LIMIT = "100000 per minute"  # the throttling test lowers it for itself
     SEED_DEMO = True
     DEMO_PASSWORD = "portal-demo-2026"

@@ -14,7 +14,13 @@ from flask_appbuilder.urltools import get_order_args
 from flask_babel import gettext
 
 from portal import audit, registry, scope
-from portal.compat import PortalMongoInterface, apply_field_errors, extra_form_fields, flatten_errors
+from portal.compat import (
+    PortalMongoInterface,
+    apply_field_errors,
+    extra_form_fields,
+    flatten_errors,
+    search_form_fields,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +74,10 @@ class PortalCRUDMixin:
         self.add_form_extra_fields.pop("version", None)
         self.edit_form_extra_fields = {**extra_form_fields(document, self.edit_columns or []),
                                        **(self.edit_form_extra_fields or {})}
+        if isinstance(self.datamodel, PortalMongoInterface):
+            self.search_form_extra_fields = {
+                **search_form_fields(self.datamodel, self.search_columns or [], self.label_columns),
+                **(self.search_form_extra_fields or {})}
         super()._init_forms()
 
     # ---- list ---------------------------------------------------------------------------------
@@ -105,10 +115,24 @@ class PortalCRUDMixin:
         return widgets
 
     def get_item(self, pk):
-        """The record `pk` if the current user may see it, else None (a 404 for the caller)."""
-        return self.datamodel.get(pk, self._base_filters)
+        """The record `pk` if the current user may see it, else None (a 404 for the caller).
+
+        Its references are resolved up front, so a dangling one shows as empty instead of failing the page.
+        """
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is not None and hasattr(self.datamodel, "prefetch"):
+            self.datamodel.prefetch([item], list(self.datamodel.obj._fields))
+        return item
 
     # ---- show: the record, the clauses it implements and its history ---------------------------
+    def _show(self, pk):
+        item = self.get_item(pk)
+        if not item:
+            abort(404)
+        widgets = self._get_show_widget(pk, item)
+        self.update_redirect()
+        return self._get_related_views_widgets(item, orders={}, pages={}, page_sizes={}, widgets=widgets)
+
     @expose("/show/<pk>", methods=["GET"])
     @has_access
     def show(self, pk):

@@ -14,6 +14,7 @@ _NOISY = [
     (r".*Yielding raw tuples from iter_choices", DeprecationWarning),
     (r"The 'warn' method is deprecated", DeprecationWarning),
     (r".*pkg_resources is deprecated", UserWarning),
+    (r"Passing SelectField choices as tuples is deprecated", DeprecationWarning),
 ]
 
 for _message, _category in _NOISY:

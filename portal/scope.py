@@ -47,17 +47,19 @@ def current_employee_id():
 
 def visible_units() -> list:
     """Ids of the org units whose records the current user sees as Clerk or DeptHead (cached per request)."""
-    cached = getattr(g, "_portal_units", None)
-    if cached is not None:
-        return cached
+    from portal.security import request_cache
+
+    cache = request_cache()
+    if "units" in cache:
+        return cache["units"]
     units: set = set()
     employee_id = current_employee_id()
     roles = role_names()
     if employee_id is not None and roles & UNIT_ROLES:
         own = (Employee._get_collection().find_one({"_id": employee_id}, {"owner_unit": 1}) or {}).get("owner_unit")
         units = _subtrees(own, employee_id, clerk="Clerk" in roles, head="DeptHead" in roles)
-    g._portal_units = sorted(units)
-    return g._portal_units
+    cache["units"] = sorted(units)
+    return cache["units"]
 
 
 def _subtrees(own, employee_id, clerk: bool, head: bool) -> set:

@@ -7,7 +7,7 @@ import secrets
 import time
 from datetime import timedelta
 
-from flask import current_app, g, has_request_context, session
+from flask import current_app, g, has_request_context, request, session
 from flask_babel import lazy_gettext as _l
 from flask_appbuilder.security.mongoengine.manager import SecurityManager
 from flask_login import current_user, user_logged_in, user_logged_out
@@ -21,6 +21,13 @@ from portal.compat import PortalMongoInterface
 log = logging.getLogger(__name__)
 
 SESSION_NONCE, SESSION_START, SESSION_SEEN = "_pn", "_t0", "_ta"
+
+
+def request_cache() -> dict:
+    """A dict that lives exactly as long as the current request (empty and unshared outside one)."""
+    if not has_request_context():
+        return {}
+    return request.environ.setdefault("portal.cache", {})
 
 
 class PortalSecurityManager(SecurityManager):
@@ -124,8 +131,9 @@ class PortalSecurityManager(SecurityManager):
     # ---- permissions: one aggregate per request (stock: 602 round-trips on the index page) -----
     def _permission_context(self) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
         """(role names, {(permission, view)}) of the current user, loaded once per request."""
-        if has_request_context() and "_portal_perms" in g:
-            return g._portal_perms
+        cache = request_cache()
+        if "perms" in cache:
+            return cache["perms"]
         user = getattr(g, "user", None) if has_request_context() else None
         if user is None or not getattr(user, "is_authenticated", False):
             user = current_user if has_request_context() else None
@@ -133,9 +141,7 @@ class PortalSecurityManager(SecurityManager):
             match = {"_id": {"$in": self._role_ids(user)}}
         else:
             match = {"name": self.auth_role_public}
-        context = self._load_permissions(match)
-        if has_request_context():
-            g._portal_perms = context
+        cache["perms"] = context = self._load_permissions(match)
         return context
 
     def _role_ids(self, user) -> list:
@@ -171,9 +177,7 @@ class PortalSecurityManager(SecurityManager):
 
     def forget_permissions(self) -> None:
         """Drop the request's cached permissions (after a role change in the same request)."""
-        if has_request_context():
-            g.pop("_portal_perms", None)
-            g.pop("_portal_units", None)
+        request_cache().clear()
 
     def _allowed(self, permission_name: str, view_name: str) -> bool:
         roles, perms = self._permission_context()

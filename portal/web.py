@@ -8,6 +8,7 @@ import secrets
 
 from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_babel import gettext
+from flask_login import current_user
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -41,6 +42,7 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _refuse_malformed_arguments():
         g.csp_nonce = secrets.token_urlsafe(16)
+        g.user = current_user  # FAB sets it in a later hook; error pages need it already
         if _bad_paging():
             return _error_response(400)
         return None

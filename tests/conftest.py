@@ -26,7 +26,10 @@ def csrf_token(client, url: str = "/login/") -> str:
 def app():
     from portal import create_app
 
+    from tests.sample import SampleView
+
     application = create_app(TestConfig)
+    application.appbuilder.add_view(SampleView, "Sample", category="Tests")  # before the first request
     yield application
 
 
@@ -36,15 +39,15 @@ def db(app):
     from models.audit import AuditEntry
     from models.org import Employee, OrgUnit, Position
     from models.users import PortalUser
+    from tests.sample import Sample
 
-    before = {doc: set(doc.objects.scalar("id")) for doc in (OrgUnit, Position, Employee, PortalUser)}
-    with app.app_context():
-        yield
-    for document in (Employee, Position, PortalUser):
+    before = {doc: set(doc.objects.scalar("id")) for doc in (OrgUnit, Position, Employee, PortalUser, Sample)}
+    yield
+    for document in (Sample, Employee, Position, PortalUser):
         document._get_collection().delete_many({"_id": {"$nin": list(before[document])}})
     units = OrgUnit._get_collection()
     units.delete_many({"_id": {"$nin": list(before[OrgUnit])}})
-    AuditEntry  # the audit log is append-only: tests read their own entries by record id
+    del AuditEntry  # the audit log is append-only: tests read their own entries by record id
 
 
 class Browser:
@@ -88,3 +91,68 @@ def as_role(app, db):
         return b
 
     return _as
+
+
+TEST_PASSWORD = "correct horse battery"
+_counter = {"n": 0}
+
+
+def _next(prefix: str) -> str:
+    _counter["n"] += 1
+    return f"{prefix}{_counter['n']:05d}"
+
+
+@pytest.fixture
+def make_unit(db):
+    """Return a factory that saves an OrgUnit; override any field by keyword."""
+    from models.org import OrgUnit
+
+    def _make(parent=None, **fields):
+        code = fields.pop("code", _next("T-U"))
+        return OrgUnit(code=code, name=fields.pop("name", f"测试部门 {code}"), kind=fields.pop("kind", "department"),
+                       parent=parent, **fields).save()
+
+    return _make
+
+
+@pytest.fixture
+def make_employee(db):
+    """Return a factory that saves an Employee in a unit."""
+    from models.org import Employee
+
+    def _make(unit, **fields):
+        number = fields.pop("employee_no", _next("T"))
+        return Employee(employee_no=number, name=fields.pop("name", f"测试员工{number}"), owner_unit=unit,
+                        status="active", **fields).save()
+
+    return _make
+
+
+@pytest.fixture
+def make_user(app, db):
+    """Return a factory that creates a login holding `roles`, linked to `employee`, with TEST_PASSWORD."""
+    from models.users import PortalUser
+
+    def _make(*roles, employee=None, username=None, password=TEST_PASSWORD):
+        sm = app.appbuilder.sm
+        name = username or _next("user")
+        user = sm.add_user(name, "Test", "User", f"{name}@example.test", [sm.find_role(r) for r in roles], password)
+        assert user, "add_user failed"
+        if employee is not None:
+            PortalUser.objects(pk=user.pk).update_one(set__employee=employee)
+        return PortalUser.objects(pk=user.pk).first()
+
+    return _make
+
+
+@pytest.fixture
+def signed_in(app, db):
+    """Return a Browser signed in as the given user object (made with make_user)."""
+
+    def _signed_in(user, password=TEST_PASSWORD) -> Browser:
+        b = Browser(app)
+        response = b.login(user.username, password)
+        assert response.status_code == 302 and "/login" not in response.headers["Location"]
+        return b
+
+    return _signed_in
