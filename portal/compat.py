@@ -312,6 +312,8 @@ class PortalMongoInterface(MongoEngineInterface):
         """Resolve the reference columns of `rows` with one `$in` query per column (no N+1, no dangling 500)."""
         for col in columns:
             field = self._field(col)
+            if isinstance(field, me.ListField) and isinstance(field.field, me.ReferenceField):
+                self._prefetch_list(rows, col, field.field.document_type)
             if not isinstance(field, me.ReferenceField):
                 continue
             raw = {col_value_id(row._data.get(col)) for row in rows if _unresolved(row._data.get(col))}
@@ -321,6 +323,18 @@ class PortalMongoInterface(MongoEngineInterface):
                 value = row._data.get(col)
                 if _unresolved(value):
                     row._data[col] = found.get(col_value_id(value))
+
+    @staticmethod
+    def _prefetch_list(rows: list, col: str, document_type) -> None:
+        raw = {col_value_id(v) for row in rows for v in (row._data.get(col) or []) if _unresolved(v)}
+        if not raw:
+            return
+        found = {o.pk: o for o in document_type.objects(pk__in=list(raw))}
+        for row in rows:
+            values = row._data.get(col) or []
+            if any(_unresolved(v) for v in values):
+                resolved = [v if not _unresolved(v) else found.get(col_value_id(v)) for v in values]
+                row._data[col] = [v for v in resolved if v is not None]
 
     def get(self, id, filters=None):
         try:

@@ -21,6 +21,7 @@ from portal.compat import PortalMongoInterface
 log = logging.getLogger(__name__)
 
 SESSION_NONCE, SESSION_START, SESSION_SEEN = "_pn", "_t0", "_ta"
+_PV_NAMES: dict = {}  # permission-view id -> (permission name, view name); immutable once created
 
 
 def request_cache() -> dict:
@@ -31,7 +32,12 @@ def request_cache() -> dict:
 
 
 class PortalSecurityManager(SecurityManager):
-    """FAB's MongoEngine manager with a per-request permission cache, session checks and login lockout."""
+    """FAB's MongoEngine manager with a per-request permission cache, session checks and login lockout.
+
+    Stock FAB walks and dereferences a role's permission list for every `has_access` call (602 round-trips on
+    an empty index page). Here the user's role documents are read once per request and the names of their
+    permission-views come from a process cache, so permissions and menu cost one round-trip.
+    """
 
     user_model = PortalUser
 
@@ -128,7 +134,7 @@ class PortalSecurityManager(SecurityManager):
                                                      {"$set": {"password_changed_at": utcnow()}})
         self.end_sessions(user)
 
-    # ---- permissions: one aggregate per request (stock: 602 round-trips on the index page) -----
+    # ---- permissions: one query per request (stock: 602 round-trips on the index page) ---------
     def _permission_context(self) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
         """(role names, {(permission, view)}) of the current user, loaded once per request."""
         cache = request_cache()
@@ -153,24 +159,28 @@ class PortalSecurityManager(SecurityManager):
         return ids
 
     def _load_permissions(self, match: dict):
-        pipeline = [
-            {"$match": match},
-            {"$unwind": {"path": "$permissions", "preserveNullAndEmptyArrays": True}},
-            {"$lookup": {"from": self.permissionview_model._get_collection_name(), "localField": "permissions",
-                         "foreignField": "_id", "as": "pv"}},
-            {"$unwind": {"path": "$pv", "preserveNullAndEmptyArrays": True}},
-            {"$lookup": {"from": self.permission_model._get_collection_name(), "localField": "pv.permission",
-                         "foreignField": "_id", "as": "p"}},
-            {"$lookup": {"from": self.viewmenu_model._get_collection_name(), "localField": "pv.view_menu",
-                         "foreignField": "_id", "as": "v"}},
-            {"$project": {"name": 1, "p": "$p.name", "v": "$v.name"}},
-        ]
-        names, perms = set(), set()
-        for row in self.role_model._get_collection().aggregate(pipeline):
-            names.add(row["name"])
-            if row.get("p") and row.get("v"):
-                perms.add((row["p"][0], row["v"][0]))
-        return frozenset(names), frozenset(perms)
+        """One `find` on the roles; a permission-view's names never change, so they are cached per process."""
+        roles = list(self.role_model._get_collection().find(match, {"name": 1, "permissions": 1}))
+        pv_ids = {getattr(ref, "id", ref) for role in roles for ref in role.get("permissions") or []}
+        missing = [pv for pv in pv_ids if pv not in _PV_NAMES]
+        if missing:
+            self._learn_permission_views(missing)
+        perms = {_PV_NAMES[pv] for pv in pv_ids if pv in _PV_NAMES}
+        return frozenset(role["name"] for role in roles), frozenset(perms)
+
+    def _learn_permission_views(self, ids: list) -> None:
+        pvs = list(self.permissionview_model._get_collection().find({"_id": {"$in": ids}}))
+
+        def names(model, key):
+            wanted = list({getattr(pv.get(key), "id", pv.get(key)) for pv in pvs})
+            return {d["_id"]: d["name"] for d in model._get_collection().find({"_id": {"$in": wanted}}, {"name": 1})}
+
+        permissions, views = names(self.permission_model, "permission"), names(self.viewmenu_model, "view_menu")
+        for pv in pvs:
+            pair = (permissions.get(getattr(pv.get("permission"), "id", pv.get("permission"))),
+                    views.get(getattr(pv.get("view_menu"), "id", pv.get("view_menu"))))
+            if all(pair):
+                _PV_NAMES[pv["_id"]] = pair
 
     def current_role_names(self) -> frozenset[str]:
         return self._permission_context()[0]
@@ -304,6 +314,10 @@ ROLE_TABLE: dict[str, dict[str, tuple[str, ...]]] = {
     "ResetMyPasswordView": everyone(*FORM),
     "UserInfoEditView": everyone(*FORM),
 }
+
+
+# Views deliberately left to Admin alone (no row in ROLE_TABLE for any staff role).
+ADMIN_ONLY_VIEWS = frozenset({"RoleModelView", "UserGroupModelView", "ResetPasswordView"})
 
 
 def menu_permission(view) -> str:

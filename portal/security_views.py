@@ -82,6 +82,7 @@ class PortalRoleModelView(PortalCRUDMixin, RoleModelView):
     """Roles: Admin only. The portal's eight roles are reset to the role table by `portal sync-roles`."""
 
     class_permission_name = "RoleModelView"
+    list_columns = ["name"]  # the permission list is on the role's page; listing it costs a query per row
 
     search_columns = ["name"]
     order_columns = ["name"]

@@ -97,6 +97,8 @@ def init_app(app: Flask) -> None:
 
 
 def _error_response(code: int, message: str | None = None):
+    if "user" not in g:
+        g.user = current_user  # errors raised before FAB's own hook (CSRF) still render the navbar
     text = message or str(_ERROR_TEXT[code])
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
         return jsonify(message=text), code
