@@ -25,7 +25,7 @@ def create_app(config: object | str = "portal.config.Config", **overrides) -> Fl
     app.config.from_object(config)
     app.config.update(overrides)
     app.config.update(FAB_PASSWORD_COMPLEXITY_ENABLED=True, FAB_PASSWORD_COMPLEXITY_VALIDATOR=fab_validator)
-    store_line = db.connect(app.config["MONGODB_URI"], app.config["MONGODB_DB"])
+    store_line = db.connect(app.config["MONGODB_URI"], app.config["MONGODB_DB"], app.config["MONGODB_TIMEOUT_MS"])
     app.config["PORTAL_STORE"] = db.store_kind()
     if app.config["PORTAL_STORE"] == "embedded":
         log.warning(store_line)

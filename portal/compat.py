@@ -242,6 +242,9 @@ def flatten_errors(errors: Any, prefix: str = "") -> dict[str, str]:
     return {prefix or "__all__": user_message(errors)}
 
 
+RELATED_SELECT_MAX = 1000  # a select offering more than this needs a search-as-you-type field instead
+
+
 class PortalMongoInterface(MongoEngineInterface):
     """MongoEngineInterface with the fixes of fab-mongo/GUIDE.md 2.3-2.8 and one query per reference column."""
 
@@ -299,10 +302,13 @@ class PortalMongoInterface(MongoEngineInterface):
         objs = self.obj.objects
         if filters:
             objs = filters.apply_all(objs)
-        count = objs.count()
         if order_column and order_column in self.obj._fields:
             db_field = self.obj._fields[order_column].db_field
             objs = objs.order_by(("-" if order_direction == "desc" else "+") + db_field)  # FAB swaps these
+        if page_size is None and page is None:  # a related select: all rows, one round-trip
+            rows = list(objs.limit(RELATED_SELECT_MAX))
+            return len(rows), rows
+        count = objs.count()
         page_size = min(page_size or self.page_size_max, self.page_size_max)
         offset = max(page or 0, 0) * page_size
         rows = list(objs.skip(offset).limit(page_size))

@@ -32,6 +32,7 @@ class Config:
     APP_ICON = ""
     MONGODB_URI = os.environ.get("MONGODB_URI") or None  # None: embedded in-memory store with demo data
     MONGODB_DB = os.environ.get("PORTAL_DB_NAME", "portal")
+    MONGODB_TIMEOUT_MS = _env_int("PORTAL_DB_TIMEOUT_MS", 5000)
     SECRET_KEY = os.environ.get("PORTAL_SECRET_KEY") or secrets.token_hex(32)  # random: sessions end at restart
     SECRET_KEY_FROM_ENV = bool(os.environ.get("PORTAL_SECRET_KEY"))
     DEMO_PASSWORD = os.environ.get("PORTAL_DEMO_PASSWORD", "portal-demo-2026")

@@ -23,7 +23,7 @@ def redacted(uri: str) -> str:
     return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", uri)
 
 
-def connect(uri: str | None, name: str = "portal") -> str:
+def connect(uri: str | None, name: str = "portal", timeout_ms: int = 5000) -> str:
     """Connect mongoengine to `uri` (or the embedded store) and return a line that says which."""
     mongoengine.disconnect_all()
     if uri is None:
@@ -33,7 +33,7 @@ def connect(uri: str | None, name: str = "portal") -> str:
                             mongo_client_class=mongomock.MongoClient)
         return EMBEDDED_WARNING
     mongoengine.connect(host=uri, db=name if "/" not in uri.split("//", 1)[-1].split("?")[0] else None,
-                        uuidRepresentation="standard", serverSelectionTimeoutMS=5000, tz_aware=False)
+                        uuidRepresentation="standard", serverSelectionTimeoutMS=timeout_ms, tz_aware=False)
     try:
         mongoengine.get_db().command("ping")
     except Exception as exc:

@@ -6,7 +6,7 @@ import logging
 import re
 import secrets
 
-from flask import Flask, current_app, g, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request, session
 from flask_babel import gettext
 from flask_login import current_user
 from flask_babel import lazy_gettext as _l
@@ -43,6 +43,8 @@ def init_app(app: Flask) -> None:
     def _refuse_malformed_arguments():
         g.csp_nonce = secrets.token_urlsafe(16)
         g.user = current_user  # FAB sets it in a later hook; error pages need it already
+        if "locale" not in session:  # FAB's language menu assumes 'en' when the session has no locale
+            session["locale"] = app.config["BABEL_DEFAULT_LOCALE"]
         if _bad_paging():
             return _error_response(400)
         return None
