@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 
-import portal.quiet  # noqa: F401  (first: silences known warnings before FAB is imported)
-
 from flask import Flask
 from flask_appbuilder import AppBuilder
 from flask_wtf.csrf import CSRFProtect
 
+import portal.quiet  # noqa: F401  (first: silences known warnings before FAB is imported)
 from portal import audit, db, web
 from portal.passwords import fab_validator
 from portal.quiet import quiet_fab_logs

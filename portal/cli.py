@@ -89,11 +89,11 @@ def check_command() -> None:
         ("secret key", "from PORTAL_SECRET_KEY" if config["SECRET_KEY_FROM_ENV"] else
          "random per start (set PORTAL_SECRET_KEY so sessions survive restarts)", config["SECRET_KEY_FROM_ENV"]
          or config["PORTAL_STORE"] == "embedded"),
-        ("secure cookies", str(config["SESSION_COOKIE_SECURE"]), True),
+        ("secure cookies", str(config["SESSION_COOKIE_SECURE"]),
+         config["SESSION_COOKIE_SECURE"] or config["PORTAL_STORE"] == "embedded"),
         ("login rate limit", f"{config['LOGIN_RATE_LIMIT']} per IP ({config['RATELIMIT_STORAGE_URI']})",
          config["RATELIMIT_ENABLED"]),
         ("default locale", config["BABEL_DEFAULT_LOCALE"], True),
-        ("mail", config["MAIL_SERVER"] or "off (no PORTAL_SMTP_HOST)", True),
     ]
     for name, value, ok in lines:
         click.echo(f"{'ok ' if ok else 'BAD'} {name}: {value}")

@@ -516,7 +516,7 @@ def _label(field: me.BaseField, name: str):
 def _choice_field(field: me.BaseField, label, required: bool) -> SelectField:
     options = [(str(k), v) for k, v in ((c if isinstance(c, (list, tuple)) else (c, c)) for c in field.choices)]
     if not required:
-        options = [("", "")] + options
+        options = [("", ""), *options]
     return SelectField(label, choices=options, validators=[wtv.DataRequired() if required else wtv.Optional()],
                        widget=Select2Widget(), default=field.default)
 

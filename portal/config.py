@@ -65,10 +65,13 @@ class Config:
     SESSION_COOKIE_NAME = "portal_session"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = _env_bool("PORTAL_SECURE_COOKIES", True)
+    # HTTPS-only cookies with a real server; the embedded demo store is served by `portal run` over plain http
+    SESSION_COOKIE_SECURE = _env_bool("PORTAL_SECURE_COOKIES", bool(MONGODB_URI))
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None  # the session's own timeouts bound the token's life
-    FAB_SAFE_REDIRECT_HOSTS = [h for h in os.environ.get("PORTAL_SAFE_REDIRECT_HOSTS", "").split(",") if h]
+    # F6: never let the Host header decide where `next` may point; set your portal's host names here
+    FAB_SAFE_REDIRECT_HOSTS = [h for h in os.environ.get("PORTAL_SAFE_REDIRECT_HOSTS",
+                                                         "localhost,127.0.0.1").split(",") if h]
     HSTS = _env_bool("PORTAL_HSTS", True)
 
     # Limits ----------------------------------------------------------------------------------
@@ -77,13 +80,8 @@ class Config:
 
     # i18n --------------------------------------------------------------------------------------
     LANGUAGES = {"en": {"flag": "gb", "name": "English"}, "zh": {"flag": "cn", "name": "简体中文"}}
-    BABEL_DEFAULT_LOCALE = os.environ.get("PORTAL_LOCALE", "en") if os.environ.get("PORTAL_LOCALE") in ("en", "zh") else "en"
+    BABEL_DEFAULT_LOCALE = os.environ["PORTAL_LOCALE"] if os.environ.get("PORTAL_LOCALE") in ("en", "zh") else "en"
     BABEL_TRANSLATION_DIRECTORIES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "translations")
-
-    # Mail (notifications use it when a host is given) -------------------------------------------
-    MAIL_SERVER = os.environ.get("PORTAL_SMTP_HOST") or None
-    MAIL_PORT = _env_int("PORTAL_SMTP_PORT", 25)
-    MAIL_FROM = os.environ.get("PORTAL_MAIL_FROM", "portal@localhost")
 
     SEED_DEMO = _env_bool("PORTAL_SEED_DEMO", False)  # also load demo data into a real database at start
 

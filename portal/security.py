@@ -8,8 +8,8 @@ import time
 from datetime import timedelta
 
 from flask import current_app, g, has_request_context, request, session
-from flask_babel import lazy_gettext as _l
 from flask_appbuilder.security.mongoengine.manager import SecurityManager
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, user_logged_in, user_logged_out
 from pymongo import ReturnDocument
 from werkzeug.security import check_password_hash

@@ -8,8 +8,8 @@ import secrets
 
 from flask import Flask, current_app, g, jsonify, render_template, request, session
 from flask_babel import gettext
-from flask_login import current_user
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 

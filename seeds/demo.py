@@ -1,4 +1,4 @@
-"""The demo company: a branch, a direct sales center, departments, employees with Chinese names, one account per role."""
+"""The demo company: a branch, a direct sales center, departments, Chinese-named staff, one account per role."""
 
 import datetime as dt
 import random
@@ -39,7 +39,10 @@ ACCOUNTS = (
     ("auditor", "Auditor", "E0010", "吴刚", "HQ", "other", None),
     ("sales_rep", "Employee", "E0011", "孙浩", "BR-SALES", "field_sales", None),
 )
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍鹏辉玲建华飞鑫波宁晨欣怡浩然子轩雨萱梓涵"
 
 
@@ -100,7 +103,8 @@ def _employee(number, name, unit, kind, rng) -> Employee:
 def _staff_kind(code: str) -> str:
     return {"BR-SALES": "sales", "BR-CS": "customer_service", "DSC-SH-CS": "customer_service",
             "BR-MKT": "market_expansion", "DSC-SH-MKT": "market_expansion", "BR-FIN": "finance",
-            "DSC-SH-FIN": "finance", "BR-HR": "hr", "BR-OPS": "operations", "DSC-SH-OPS": "operations"}.get(code, "other")
+            "DSC-SH-FIN": "finance", "BR-HR": "hr", "BR-OPS": "operations",
+            "DSC-SH-OPS": "operations"}.get(code, "other")
 
 
 def _managers(employees, units) -> None:

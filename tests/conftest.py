@@ -25,7 +25,6 @@ def csrf_token(client, url: str = "/login/") -> str:
 @pytest.fixture(scope="session")
 def app():
     from portal import create_app
-
     from tests.sample import SampleView
 
     application = create_app(TestConfig)

@@ -1,5 +1,6 @@
 """Authentication and sessions (SECURITY.md F1, F5, F6, F7, F9 and section 2)."""
 
+import os
 import time
 
 import pytest
@@ -103,9 +104,16 @@ def test_session_cookie_flags(app, make_user):
     response = b.login(user.username, TEST_PASSWORD)
     cookie = response.headers.get("Set-Cookie", "")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
-    from portal.config import Config
+    import importlib
 
-    assert Config.SESSION_COOKIE_SECURE is True  # production default; tests run over plain http
+    import portal.config
+
+    os.environ["MONGODB_URI"] = "mongodb://db.example:27017/portal"
+    try:
+        assert importlib.reload(portal.config).Config.SESSION_COOKIE_SECURE is True  # with a server: HTTPS only
+    finally:
+        del os.environ["MONGODB_URI"]
+        importlib.reload(portal.config)
 
 
 @pytest.mark.parametrize(("password", "admin", "ok"), [
@@ -233,3 +241,29 @@ def test_an_admin_password_needs_twelve_characters(as_role):
     response = admin.post_form("/users/add", data)
     assert response.status_code == 200 and b"at least 12 characters" in response.data
     assert PortalUser.objects(username="new_admin_1").count() == 0
+
+
+def test_removing_a_permission_never_leaves_a_dangling_id_in_a_role(app, as_role):
+    from flask_appbuilder.security.mongoengine.models import Role
+
+    sm = app.appbuilder.sm
+    with app.app_context():
+        pv = sm.add_permission_view_menu("can_ghost", "GhostView")
+        clerk = Role.objects(name="Clerk").first()
+        sm.add_permission_role(clerk, pv)
+        sm.del_permission_view_menu("can_ghost", "GhostView")  # FAB's Mongo manager would leave the id behind
+    raw = Role._get_collection().find_one({"name": "Clerk"})
+    assert pv.pk not in [getattr(p, "id", p) for p in raw["permissions"]]
+    assert as_role("Clerk").get("/employeeview/list/").status_code == 200
+
+
+def test_the_missing_manager_methods_exist(app):
+    sm = app.appbuilder.sm
+    with app.app_context():
+        assert sm.get_public_role().name == "Public"
+        clerk = sm.find_role("Clerk")
+        assert len(sm.get_db_role_permissions(clerk.id)) == len(clerk.permissions)
+        assert sm.find_roles_permission_view_menus("can_list", [clerk.id])
+        group = sm.add_group("sales-team", roles=[clerk])
+        assert sm.find_group("sales-team") == group
+        group.delete()
