@@ -7,7 +7,7 @@ import re
 
 import mongoengine as me
 from flask import abort, current_app, flash, redirect, request
-from flask_appbuilder import ModelView, expose, has_access
+from flask_appbuilder import MasterDetailView, ModelView, expose, has_access
 from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.const import FLAMSG_ERR_SEC_ACCESS_DENIED
 from flask_appbuilder.urltools import get_order_args
@@ -266,3 +266,17 @@ class ScopedModelView(PortalModelView):
 
     def pre_update(self, item):
         scope.force_owner(item, self.scope_unit_field, self.scope_owner_field, self.scope_all_roles)
+
+
+class PortalMasterDetailView(PortalCRUDMixin, MasterDetailView):
+    """A master list with the detail rows of the chosen master; the master is loaded through the row filters."""
+
+    list_template = MasterDetailView.list_template
+
+    @expose("/list/")
+    @expose("/list/<pk>")
+    @has_access
+    def list(self, pk=None):
+        if pk is not None and self.get_item(pk) is None:
+            abort(404)  # FAB loads the master without base_filters (GUIDE 2.7)
+        return super().list(pk)

@@ -25,10 +25,11 @@ def csrf_token(client, url: str = "/login/") -> str:
 @pytest.fixture(scope="session")
 def app():
     from portal import create_app
-    from tests.sample import SampleView
+    from tests.sample import SampleUnitsView, SampleView
 
     application = create_app(TestConfig)
     application.appbuilder.add_view(SampleView, "Sample", category="Tests")  # before the first request
+    application.appbuilder.add_view(SampleUnitsView, "Sample units", category="Tests")
     yield application
 
 

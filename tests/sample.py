@@ -19,7 +19,8 @@ from mongoengine import (
 from models.common import OwnedDocument, choices
 from models.org import OrgUnit, owned_by_unit
 from portal.compat import PortalMongoInterface
-from portal.modelview import ScopedModelView
+from portal.compat import FilterStartsWith
+from portal.modelview import PortalMasterDetailView, ScopedModelView
 
 LEVELS = choices(("junior", _l("Junior")), ("senior", _l("Senior")))
 
@@ -68,3 +69,13 @@ class SampleView(ScopedModelView):
     add_columns = edit_columns = ["name", "level", "amount", "day", "at", "tags", "address", "lines", "unit",
                                   "flag", "count", "ratio", "email", "owner_unit"]
     show_columns = [*add_columns]
+
+
+class SampleUnitsView(PortalMasterDetailView):
+    """Master-detail over org units (only those whose code starts with BR-S) and their samples."""
+
+    datamodel = PortalMongoInterface(OrgUnit)
+    class_permission_name = "Sample"
+    base_filters = [["code", FilterStartsWith, "BR-S"]]
+    related_views = [SampleView]
+    search_columns = ["code"]

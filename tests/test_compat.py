@@ -159,3 +159,12 @@ def test_reference_columns_cost_one_query_each_and_dangling_ones_do_not_break_th
     assert admin.get("/sampleview/list/").status_code == 200
     item = Sample.objects(name="Dangle").first()
     assert admin.get(f"/sampleview/show/{item.pk}").status_code == 200
+
+
+def test_master_detail_loads_the_master_through_the_row_filters__F2(admin):
+    from models.org import OrgUnit
+
+    allowed = OrgUnit.objects(code="BR-SALES").first()
+    hidden = OrgUnit.objects(code="HQ").first()
+    assert admin.get(f"/sampleunitsview/list/{allowed.pk}").status_code == 200
+    assert admin.get(f"/sampleunitsview/list/{hidden.pk}").status_code == 404

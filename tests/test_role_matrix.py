@@ -72,3 +72,17 @@ def test_role_route_matrix(app, db, role):
         if denied == expected:
             wrong.append((method, url, response.status_code, "expected allowed" if expected else "expected denied"))
     assert not wrong, wrong
+
+
+@pytest.mark.parametrize(("role", "shown", "hidden"), [
+    ("Employee", ["Employees", "Regulations"], ["Audit log", "List Users", "Positions"]),
+    ("Auditor", ["Audit log", "Employees"], ["List Users"]),
+    ("HR", ["Positions", "Org units"], ["Audit log", "List Users"]),
+    ("Admin", ["List Users", "Audit log", "Org units"], []),
+])
+def test_each_demo_account_sees_only_its_menus(app, db, role, shown, hidden):
+    browser = Browser(app)
+    browser.login(ROLE_USERS[role])
+    page = browser.get("/").data.decode()
+    assert all(label in page for label in shown), shown
+    assert not [label for label in hidden if label in page]
