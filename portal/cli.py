@@ -24,7 +24,9 @@ def run_command(host: str, port: int) -> None:
     if app.config["PORTAL_STORE"] == "embedded":
         click.echo(db.EMBEDDED_WARNING, err=True)
         click.echo(f"Demo accounts: admin, branch_head, sales_head, ... password {app.config['DEMO_PASSWORD']!r}")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    from werkzeug.serving import run_simple  # app.run() is a no-op inside Flask's own CLI
+
+    run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
 @portal_cli.command("seed")

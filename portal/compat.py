@@ -9,6 +9,7 @@ from typing import Any
 
 import mongoengine as me
 from flask_appbuilder._compat import as_unicode
+from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, DatePickerWidget, Select2Widget
 from flask_appbuilder.models.mongoengine import filters as mf
 from flask_appbuilder.models.mongoengine.interface import MongoEngineInterface
@@ -30,7 +31,7 @@ from wtforms import (
 )
 from wtforms import validators as wtv
 
-from models.common import StaleRecord
+from models.common import StaleRecord, choice_label
 
 log = logging.getLogger(__name__)
 
@@ -159,25 +160,6 @@ class FilterListContains(mf.BaseFilter):
         return query.filter(**{self.column_name: str(value)[:200]})
 
 
-class FilterIn(mf.BaseFilter):
-    """Scope filter: the column's value is one of the given ids (used in base_filters, never from the URL)."""
-
-    name = lazy_gettext("In")
-    arg_name = "in"
-
-    def apply(self, query, value):
-        return query.filter(**{f"{self.column_name}__in": list(value() if callable(value) else value)})
-
-
-class FilterEqualFunction(mf.BaseFilter):
-    """Scope filter: the column equals what the function returns for the current request."""
-
-    name = lazy_gettext("Filter view with a function")
-
-    def apply(self, query, func):
-        return query.filter(**{self.column_name: func()})
-
-
 _STRING = [FilterEqual, FilterNotEqual, FilterStartsWith, FilterNotStartsWith, FilterContains, FilterNotContains]
 _ORDERED = [FilterEqual, FilterNotEqual, FilterGreater, FilterSmaller]
 
@@ -255,8 +237,6 @@ class PortalMongoInterface(MongoEngineInterface):
     FilterNotEqual = FilterNotEqual
     FilterGreater = FilterGreater
     FilterSmaller = FilterSmaller
-    FilterIn = FilterIn
-    FilterEqualFunction = FilterEqualFunction
 
     def __init__(self, obj, session=None, page_size_max: int = 100):
         super().__init__(obj, session)
@@ -540,9 +520,20 @@ def form_field_for(field: me.BaseField, name: str, nested: bool = False) -> Fiel
         return EmbeddedFormField(embedded_form(field.document_type), field.document_type, label=label)
     if isinstance(field, me.ListField) and isinstance(field.field, me.EmbeddedDocumentField):
         return LineEditorField(embedded_form(field.field.document_type), field.field.document_type, label=label)
+    if isinstance(field, me.ReferenceField):
+        return _reference_field(field, label, required)
     if nested:  # inside a sub-form FAB's converter is not involved: convert the plain types here
         return _plain_field(field, label, req)
     return None
+
+
+def _reference_field(field: me.ReferenceField, label, required: bool) -> QuerySelectField:
+    """A select of the referenced collection (up to RELATED_SELECT_MAX rows) with a readable blank option."""
+    document_type = field.document_type
+    return QuerySelectField(label, validators=[wtv.DataRequired()] if required else [wtv.Optional()],
+                            query_func=lambda: list(document_type.objects.limit(RELATED_SELECT_MAX)),
+                            get_pk_func=lambda obj: obj.pk, allow_blank=not required,
+                            blank_text=lazy_gettext("(none)"), widget=Select2Widget())
 
 
 def _range(field) -> list:
@@ -576,12 +567,12 @@ def embedded_form(document_type) -> type:
     return _EMBEDDED_FORMS[document_type]
 
 
-def extra_form_fields(document, columns) -> dict[str, Field]:
-    """add/edit_form_extra_fields for every column FAB 4.8 would render wrong or not at all."""
+def extra_form_fields(document, columns, keep=()) -> dict[str, Field]:
+    """add/edit_form_extra_fields for every column FAB 4.8 would render wrong or not at all (except `keep`)."""
     out = {}
     for name in columns:
         field = document._fields.get(name)
-        if field is None:
+        if field is None or name in keep:
             continue
         converted = form_field_for(field, name)
         if converted is not None:
@@ -589,6 +580,21 @@ def extra_form_fields(document, columns) -> dict[str, Field]:
     if "version" in document._fields:
         out["version"] = HiddenField(validators=[wtv.Optional()], filters=[_int_or_none])
     return out
+
+
+def display_formatters(document) -> dict:
+    """Formatters for list and show pages: translated labels for choices, nothing for an empty value."""
+    out = {}
+    for name, field in document._fields.items():
+        if isinstance(field, me.StringField) and field.choices:
+            out[name] = lambda value, options=field.choices: choice_label(options, value)
+        else:
+            out[name] = _blank_if_none
+    return out
+
+
+def _blank_if_none(value):
+    return "" if value is None else value
 
 
 def search_form_fields(datamodel, columns, labels) -> dict[str, Field]:

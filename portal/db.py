@@ -65,7 +65,3 @@ def ensure_indexes() -> int:
         done += 1
     return done
 
-
-def portal_collections() -> list[str]:
-    """Every collection in the connected database, sorted."""
-    return sorted(mongoengine.get_db().list_collection_names())

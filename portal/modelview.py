@@ -17,6 +17,7 @@ from portal import audit, registry, scope
 from portal.compat import (
     PortalMongoInterface,
     apply_field_errors,
+    display_formatters,
     extra_form_fields,
     flatten_errors,
     search_form_fields,
@@ -57,23 +58,27 @@ class PortalCRUDMixin:
 
     # ---- set-up: labels and form fields from the Document -----------------------------------
     def _init_properties(self):
-        super()._init_properties()
         fields = self.datamodel.obj._fields
-        for name, field in fields.items():
-            label = getattr(field, "verbose_name", None)
-            if label is not None and name not in type(self).__dict__.get("label_columns", {}):
-                self.label_columns[name] = label
+        # fresh per-instance dicts: FAB fills label_columns in place, which would write into the class's dict
+        labels = {n: f.verbose_name for n, f in fields.items() if getattr(f, "verbose_name", None) is not None}
+        self.label_columns = {**labels, **(type(self).label_columns or {})}
+        if isinstance(self.datamodel, PortalMongoInterface):
+            self.formatters_columns = {**display_formatters(self.datamodel.obj),
+                                       **(type(self).formatters_columns or {})}
+        super()._init_properties()
         if "version" in fields and self.edit_columns and "version" not in self.edit_columns:
             self.edit_columns = [*self.edit_columns, "version"]
         self.order_columns = [c for c in (self.order_columns or []) if c in fields]
 
     def _init_forms(self):
         document = self.datamodel.obj
-        self.add_form_extra_fields = {**extra_form_fields(document, self.add_columns or []),
-                                      **(self.add_form_extra_fields or {})}
+        self.add_form_extra_fields = {
+            **extra_form_fields(document, self.add_columns or [], keep=self.add_form_query_rel_fields or {}),
+            **(self.add_form_extra_fields or {})}
         self.add_form_extra_fields.pop("version", None)
-        self.edit_form_extra_fields = {**extra_form_fields(document, self.edit_columns or []),
-                                       **(self.edit_form_extra_fields or {})}
+        self.edit_form_extra_fields = {
+            **extra_form_fields(document, self.edit_columns or [], keep=self.edit_form_query_rel_fields or {}),
+            **(self.edit_form_extra_fields or {})}
         if isinstance(self.datamodel, PortalMongoInterface):
             self.search_form_extra_fields = {
                 **search_form_fields(self.datamodel, self.search_columns or [], self.label_columns),

@@ -55,8 +55,10 @@ def init_app(app: Flask) -> None:
         from models.common import choice_label
         from portal.registry import _is_zh
 
-        return {"csp_nonce": lambda: getattr(g, "csp_nonce", ""), "locale_is_zh": _is_zh,
-                "entry_action_label": lambda action: choice_label(AUDIT_ACTIONS, action)}
+        return {"locale_is_zh": _is_zh, "entry_action_label": lambda action: choice_label(AUDIT_ACTIONS, action)}
+
+    # a global, not a context variable: FAB's macros are imported without context and still need it
+    app.jinja_env.globals["csp_nonce"] = lambda: getattr(g, "csp_nonce", "")
 
     @app.after_request
     def _security_headers(response):

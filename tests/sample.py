@@ -18,8 +18,7 @@ from mongoengine import (
 
 from models.common import OwnedDocument, choices
 from models.org import OrgUnit, owned_by_unit
-from portal.compat import PortalMongoInterface
-from portal.compat import FilterStartsWith
+from portal.compat import FilterStartsWith, PortalMongoInterface
 from portal.modelview import PortalMasterDetailView, ScopedModelView
 
 LEVELS = choices(("junior", _l("Junior")), ("senior", _l("Senior")))

@@ -103,3 +103,31 @@ def test_error_pages_are_friendly_and_translated(as_role, code):
     url = "/employeeview/show/nope" if code == 404 else "/employeeview/list/?page_EmployeeView=x"
     response = b.get(url)
     assert response.status_code == code and "返回首页" in response.data.decode()
+
+
+def test_portal_run_serves_the_embedded_store():
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}
+    server = subprocess.Popen([sys.executable, "-c", "from portal.cli import main; main()", "run", "--port", str(port)],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for _ in range(100):
+            try:
+                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("portal run did not answer")
+        assert json.loads(body)["store"] == "embedded"
+        login = urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=2).read().decode()
+        assert 'name="username"' in login
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -70,3 +70,20 @@ def test_clause_titles_follow_the_language(as_role):
     b.get("/lang/zh")
     page = b.get("/regulations/?code=DSC").data.decode()
     assert "组织架构" in page and "直销中心管理办法" in page
+
+
+def test_column_labels_and_choice_values_are_translated_on_list_pages(as_role):
+    hr = as_role("HR")
+    hr.get("/lang/zh")
+    page = hr.get("/employeeview/list/").data.decode()
+    assert "工号" in page and "人员类别" in page  # labels from the model's verbose_name
+    assert "customer_service" not in page and "客户服务" in page  # choice labels, not stored values
+    assert ">None<" not in page.replace(" ", "").replace("\n", "")
+
+
+def test_an_empty_reference_select_shows_a_readable_blank(as_role):
+    from models.org import Employee
+
+    boss = Employee.objects(employee_no="E0001").first()
+    page = as_role("HR").get(f"/employeeview/edit/{boss.pk}").data.decode()
+    assert ">__None<" not in page and "(none)" in page
