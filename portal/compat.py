@@ -588,6 +588,10 @@ def display_formatters(document) -> dict:
     for name, field in document._fields.items():
         if isinstance(field, me.StringField) and field.choices:
             out[name] = lambda value, options=field.choices: choice_label(options, value)
+        elif isinstance(field, me.BooleanField):
+            out[name] = _yes_no
+        elif isinstance(field, me.ListField) and not isinstance(field.field, me.EmbeddedDocumentField):
+            out[name] = _joined
         else:
             out[name] = _blank_if_none
     return out
@@ -595,6 +599,14 @@ def display_formatters(document) -> dict:
 
 def _blank_if_none(value):
     return "" if value is None else value
+
+
+def _yes_no(value) -> str:
+    return "" if value is None else str(lazy_gettext("Yes") if value else lazy_gettext("No"))
+
+
+def _joined(values) -> str:
+    return ", ".join(str(v) for v in values or [] if v is not None)
 
 
 def search_form_fields(datamodel, columns, labels) -> dict[str, Field]:

@@ -5,6 +5,7 @@ import secrets
 from datetime import timedelta
 
 from flask_appbuilder.const import AUTH_DB
+from flask_babel import lazy_gettext as _l
 
 
 def _env_int(name: str, default: int) -> int:
@@ -28,7 +29,7 @@ def _env_bool(name: str, default: bool) -> bool:
 class Config:
     """Production defaults; every secret comes from the environment."""
 
-    APP_NAME = "Regulation Portal"
+    APP_NAME = _l("Regulation Portal")  # lazy: the navbar shows it in the user's language
     APP_ICON = ""
     MONGODB_URI = os.environ.get("MONGODB_URI") or None  # None: embedded in-memory store with demo data
     MONGODB_DB = os.environ.get("PORTAL_DB_NAME", "portal")

@@ -88,3 +88,9 @@ def test_an_empty_reference_select_shows_a_readable_blank(as_role):
     boss = Employee.objects(employee_no="E0001").first()
     page = as_role("HR").get(f"/employeeview/edit/{boss.pk}").data.decode()
     assert ">__None<" not in page and "(none)" in page
+
+
+def test_the_app_name_is_translated(as_role):
+    b = as_role("Employee")
+    b.get("/lang/zh")
+    assert "制度管理门户" in b.get("/").data.decode()
