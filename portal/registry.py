@@ -10,6 +10,8 @@ from flask_babel import get_locale
 from models.regulations import Clause
 
 _TTL_SECONDS = 300
+SEARCH_MAX = 100
+_SEARCHED = ("clause_id", "title_zh", "title_en", "summary_zh", "summary_en")
 _cache: dict[str, object] = {"at": 0.0, "clauses": {}}
 
 
@@ -73,3 +75,14 @@ def implementing_pages(appbuilder) -> dict[str, list[tuple[str, str]]]:
             label = str(getattr(view, "list_title", "") or type(view).__name__)
             pages.setdefault(cid, []).append((label, f"{view.route_base}/list/"))
     return pages
+
+
+def find_clauses(regulation, text: str) -> dict:
+    """regulation id -> clause rows, of one regulation (or all) whose id, title or summary holds `text`."""
+    needle = (text or "")[:SEARCH_MAX].strip().lower()
+    query = {"regulation": regulation.pk} if regulation is not None else {}
+    grouped: dict = {}
+    for row in Clause._get_collection().find(query).sort("sort_order", 1):
+        if not needle or any(needle in str(row.get(f, "")).lower() for f in _SEARCHED):
+            grouped.setdefault(row["regulation"], []).append(row)
+    return grouped

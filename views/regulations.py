@@ -10,8 +10,6 @@ from portal import registry, uploads
 from portal.compat import PortalMongoInterface
 from portal.modelview import PortalModelView
 
-_CLAUSE_TEXT_MAX = 100
-
 
 class RegulationView(PortalModelView):
     """The five regulations; an Admin attaches each one's full text (PDF, Word or text)."""
@@ -85,18 +83,10 @@ class RegulationsView(BaseView):
     @expose("/")
     @has_access
     def index(self):
-        code = request.args.get("code", "")
-        text = request.args.get("q", "")[:_CLAUSE_TEXT_MAX].strip().lower()
         regulations = list(Regulation.objects.order_by("sort_order"))
-        chosen = next((r for r in regulations if r.code == code), None)
-        query = {"regulation": chosen.pk} if chosen else {}
-        rows = Clause._get_collection().find(query).sort("sort_order", 1)
-        clauses = [row for row in rows if not text or any(text in str(row.get(f, "")).lower() for f in
-                                                          ("clause_id", "title_zh", "title_en", "summary_zh",
-                                                           "summary_en"))]
-        by_regulation = {}
-        for row in clauses:
-            by_regulation.setdefault(row["regulation"], []).append(row)
+        chosen = next((r for r in regulations if r.code == request.args.get("code", "")), None)
+        text = request.args.get("q", "")
+        by_regulation = registry.find_clauses(chosen, text)
         return self.render_template("portal/regulations.html", regulations=regulations, chosen=chosen,
-                                    by_regulation=by_regulation, q=text, pages=registry.implementing_pages(
-                                        self.appbuilder), anchor=registry.ClauseRef)
+                                    by_regulation=by_regulation, q=text[: registry.SEARCH_MAX],
+                                    pages=registry.implementing_pages(self.appbuilder), anchor=registry.ClauseRef)
