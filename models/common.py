@@ -1,10 +1,22 @@
 """Pieces every business record shares: audit stamps, optimistic version, owner unit, helpers for choices."""
 
 import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from mongoengine import DateTimeField, Document, IntField, ReferenceField, StringField, ValidationError
+from mongoengine import (
+    DateTimeField,
+    DecimalField,
+    Document,
+    EmbeddedDocument,
+    IntField,
+    ReferenceField,
+    StringField,
+    ValidationError,
+)
 from mongoengine.errors import SaveConditionError
+
+CENT = Decimal("0.01")
 
 
 def utcnow() -> dt.datetime:
@@ -14,8 +26,81 @@ def utcnow() -> dt.datetime:
 
 
 def field_error(field: str, message) -> ValidationError:
-    """A ValidationError that names `field`, so the form shows `message` next to it."""
-    return ValidationError(str(message), errors={field: ValidationError(str(message), field_name=field)})
+    """A ValidationError that names `field`, so the form shows `message` next to it.
+
+    A dotted path names a cell of a line: `"items.2.amount"` is the amount of the third line.
+    """
+    text = str(message)
+    *path, name = field.split(".")
+    errors: dict = {name: ValidationError(text, field_name=name)}
+    for part in reversed(path[1:]):
+        errors = {part: errors}
+    if path:
+        errors = {path[0]: errors}
+    return ValidationError(text, errors=errors)
+
+
+def money(value) -> Decimal:
+    """A CNY amount as a Decimal with two places (half up); never a float."""
+    if isinstance(value, float):
+        value = repr(value)
+    try:
+        return Decimal(value if value is not None else 0).quantize(CENT, rounding=ROUND_HALF_UP)
+    except (InvalidOperation, TypeError, ValueError) as exc:
+        raise ValueError(f"not an amount: {value!r}") from exc
+
+
+def to_fen(value) -> int:
+    """An amount in fen (0.01 CNY), the integer form MoneyField stores."""
+    return int(money(value) * 100)
+
+
+def from_fen(fen: int) -> Decimal:
+    return (Decimal(int(fen)) / 100).quantize(CENT)
+
+
+class MoneyField(DecimalField):
+    """CNY with two decimals. Stored as an integer number of fen, so that comparisons, `$inc` and `$sum` in
+    MongoDB are exact on a server and on the embedded store alike (mongomock has no Decimal128).
+
+    In Python the value is always a Decimal; integers given in code mean yuan. Raw documents (`as_pymongo`,
+    aggregations) hold fen: divide by 100 with `from_fen`.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("precision", 2)
+        kwargs.setdefault("rounding", ROUND_HALF_UP)
+        kwargs.setdefault("min_value", Decimal("0"))
+        kwargs.setdefault("max_value", Decimal("9999999999.99"))
+        super().__init__(**kwargs)
+
+    def to_mongo(self, value):
+        return None if value is None else to_fen(self.to_python(value))
+
+    def prepare_query_value(self, op, value):
+        return value if value is None else to_fen(value)
+
+
+def _money_from_son(cls, son):
+    """Turn the fen a MoneyField stores back into yuan before mongoengine converts the raw document."""
+    if isinstance(son, dict):
+        fields = [(f.db_field, f) for f in cls._fields.values() if isinstance(f, MoneyField)]
+        if fields and any(isinstance(son.get(db), int) for db, _f in fields):
+            son = dict(son)
+            for db, _f in fields:
+                if isinstance(son.get(db), int) and not isinstance(son.get(db), bool):
+                    son[db] = from_fen(son[db])
+    return son
+
+
+class PortalEmbedded(EmbeddedDocument):
+    """Base of embedded lines; knows how MoneyField is stored."""
+
+    meta = {"abstract": True}
+
+    @classmethod
+    def _from_son(cls, son, *args, **kwargs):
+        return super()._from_son(_money_from_son(cls, son), *args, **kwargs)
 
 
 class StaleRecord(ValidationError):
@@ -33,6 +118,10 @@ class PortalDocument(Document):
     updated_at = DateTimeField(verbose_name=_l("Updated at"))
     updated_by = StringField(max_length=64, verbose_name=_l("Updated by"))
     version = IntField(default=0, min_value=0, verbose_name=_l("Version"))
+
+    @classmethod
+    def _from_son(cls, son, *args, **kwargs):
+        return super()._from_son(_money_from_son(cls, son), *args, **kwargs)
 
     def save(self, *args, expected_version=None, **kwargs):
         """Save; an update only succeeds while the stored version is still the one this copy was read at."""

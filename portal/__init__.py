@@ -9,7 +9,7 @@ from flask_appbuilder import AppBuilder
 from flask_wtf.csrf import CSRFProtect
 
 import portal.quiet  # noqa: F401  (first: silences known warnings before FAB is imported)
-from portal import audit, db, web
+from portal import audit, db, notify, web
 from portal.passwords import fab_validator
 from portal.quiet import quiet_fab_logs
 from portal.security import PortalSecurityManager, sync_roles
@@ -31,6 +31,7 @@ def create_app(config: object | str = "portal.config.Config", **overrides) -> Fl
     else:
         log.info(store_line)
     audit.connect_signals()
+    notify.configure(app.config)
     CSRFProtect(app)  # before AppBuilder, see fab-mongo/GUIDE.md 2.13
     web.init_app(app)
 

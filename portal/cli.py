@@ -79,6 +79,22 @@ def sync_roles_command() -> None:
         click.echo(f"{role}: {count} permissions")
 
 
+@portal_cli.command("remind")
+@with_appcontext
+def remind_command() -> None:
+    """Tell approvers about steps past their time limit (their heads after a second limit) and send the
+    e-mails still owed. Idempotent: run it from cron as often as you like."""
+    from portal import reminders
+
+    audit.set_cli_actor("cli:remind")
+    sent, (mailed, failed) = reminders.run()
+    for item in sent:
+        click.echo(f"{item.kind}: {item.title} · {item.detail} · {item.recipients} notified")
+    click.echo(f"{len(sent)} reminders, {mailed} e-mails sent, {failed} e-mails failed")
+    if current_app.config.get("SMTP_HOST") and failed:
+        sys.exit(2)
+
+
 @portal_cli.command("check")
 @with_appcontext
 def check_command() -> None:
@@ -96,6 +112,9 @@ def check_command() -> None:
         ("login rate limit", f"{config['LOGIN_RATE_LIMIT']} per IP ({config['RATELIMIT_STORAGE_URI']})",
          config["RATELIMIT_ENABLED"]),
         ("default locale", config["BABEL_DEFAULT_LOCALE"], True),
+        ("e-mail", f"{config['SMTP_HOST']}:{config['SMTP_PORT']}" if config["SMTP_HOST"] else
+         "off (set PORTAL_SMTP_HOST to e-mail notifications)", True),
+        ("time zone", config["TIMEZONE"], True),
     ]
     for name, value, ok in lines:
         click.echo(f"{'ok ' if ok else 'BAD'} {name}: {value}")

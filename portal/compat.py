@@ -31,7 +31,7 @@ from wtforms import (
 )
 from wtforms import validators as wtv
 
-from models.common import StaleRecord, choice_label
+from models.common import MoneyField, StaleRecord, choice_label, money
 
 log = logging.getLogger(__name__)
 
@@ -462,6 +462,125 @@ class LineEditorWidget:
                 f'title="{remove}" aria-label="{remove}"><i class="fa fa-times"></i></button></td></tr>')
 
 
+class AmountsWidget:
+    """A fixed row of amount inputs (quarters, months), each labelled."""
+
+    def __call__(self, field, **kwargs):
+        values = list(field.raw or [field._format(v) for v in field.data or []])
+        cells = []
+        for number, label in enumerate(field.item_labels):
+            value = values[number] if number < len(values) else ""
+            cells.append(f'<div class="portal-amount"><label for="{field.id}-{number}">{escape(label)}</label>'
+                         f'<input class="form-control input-sm" id="{field.id}-{number}" name="{field.name}" '
+                         f'inputmode="decimal" value="{escape(value)}"></div>')
+        return Markup(f'<div class="portal-amounts">{"".join(cells)}</div>')
+
+
+class AmountsField(Field):
+    """ListField(MoneyField) with a fixed number of labelled inputs; all blank means no breakdown."""
+
+    widget = AmountsWidget()
+
+    def __init__(self, label=None, item_labels=(), **kwargs):
+        super().__init__(label, **kwargs)
+        self.item_labels = [str(x) for x in item_labels]
+        self.raw: list[str] = []
+
+    @staticmethod
+    def _format(value) -> str:
+        return "" if value is None else f"{money(value):.2f}"
+
+    def process_formdata(self, valuelist):
+        self.raw = [v.strip().replace(",", "") for v in valuelist]
+        if not any(self.raw):
+            self.data = []
+            return
+        try:
+            self.data = [money(v) for v in self.raw]
+        except ValueError:
+            self.data = []
+            raise ValueError(gettext("Enter every amount as a number, or leave them all blank.")) from None
+
+
+class AttachmentWidget:
+    """A file input plus a signed hidden value that keeps the file already stored."""
+
+    def __call__(self, field, **kwargs):
+        keep = ""
+        current = ""
+        if field.attachment is not None:
+            keep = field.sign(field.attachment.pk)
+            current = (f'<div class="small text-muted"><i class="fa fa-paperclip"></i> '
+                       f"{escape(field.attachment.filename)}</div>")
+        return Markup(f'<input type="hidden" name="{field.name}" value="{escape(keep)}">'
+                      f'<input type="file" class="form-control input-sm" id="{field.id}" name="{field.name}" '
+                      f'accept=".pdf,.jpg,.jpeg,.png">{current}')
+
+
+class AttachmentField(Field):
+    """ReferenceField(Attachment) as an upload inside a form or a line. A file already stored survives a
+    re-shown form through a value signed for this user, so a claimant never uploads twice and nobody can
+    point a line at another person's file."""
+
+    widget = AttachmentWidget()
+    ALLOWED = frozenset({"pdf", "jpg", "jpeg", "png"})
+
+    def __init__(self, label=None, **kwargs):
+        kwargs.setdefault("validators", [wtv.Optional()])
+        super().__init__(label, **kwargs)
+        self.attachment = None
+
+    @staticmethod
+    def _serializer():
+        from flask import current_app
+        from itsdangerous import URLSafeSerializer
+
+        return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="portal.attachment")
+
+    def sign(self, pk) -> str:
+        from flask import g
+
+        return self._serializer().dumps([str(pk), getattr(getattr(g, "user", None), "username", "")])
+
+    def _unsign(self, value: str):
+        from bson import ObjectId
+        from flask import g
+        from itsdangerous import BadSignature
+
+        try:
+            pk, username = self._serializer().loads(value)
+        except (BadSignature, ValueError, TypeError):
+            return None
+        if username != getattr(getattr(g, "user", None), "username", ""):
+            return None
+        from models.files import Attachment
+
+        return Attachment.objects(pk=ObjectId(pk)).only("filename", "content_type", "size").first()
+
+    def process_data(self, value):
+        self.attachment = value if value is not None and hasattr(value, "filename") else None
+        self.data = self.attachment
+
+    def process_formdata(self, valuelist):
+        from flask import g
+
+        from portal import uploads
+
+        upload = next((v for v in valuelist if getattr(v, "filename", "")), None)
+        keep = next((v for v in valuelist if isinstance(v, str) and v), None)
+        self.attachment = self._unsign(keep) if keep else None
+        if upload is not None:
+            try:
+                self.attachment = uploads.store_upload(self.name, upload, self.ALLOWED,
+                                                       getattr(getattr(g, "user", None), "username", ""))
+            except me.ValidationError as exc:
+                raise ValueError(exc.message) from None
+        self.data = self.attachment
+
+    def populate_obj(self, obj, name):
+        setattr(obj, name, self.attachment)
+
+
 def _star(field) -> str:
     return ' <strong style="color:red">*</strong>' if field.flags.required else ""
 
@@ -516,6 +635,10 @@ def form_field_for(field: me.BaseField, name: str, nested: bool = False) -> Fiel
     if isinstance(field, me.ListField) and isinstance(field.field, me.StringField):
         return LinesField(label, validators=[wtv.Optional()],
                           description=lazy_gettext("One item per line."))
+    if isinstance(field, me.ListField) and isinstance(field.field, MoneyField):
+        return AmountsField(label, item_labels=getattr(field, "item_labels", ()), validators=[wtv.Optional()])
+    if isinstance(field, me.ReferenceField) and field.document_type.__name__ == "Attachment":
+        return AttachmentField(label)
     if isinstance(field, me.EmbeddedDocumentField):
         return EmbeddedFormField(embedded_form(field.document_type), field.document_type, label=label)
     if isinstance(field, me.ListField) and isinstance(field.field, me.EmbeddedDocumentField):
@@ -584,17 +707,40 @@ def extra_form_fields(document, columns, keep=()) -> dict[str, Field]:
 
 def display_formatters(document) -> dict:
     """Formatters for list and show pages: translated labels for choices, nothing for an empty value."""
-    out = {}
-    for name, field in document._fields.items():
-        if isinstance(field, me.StringField) and field.choices:
-            out[name] = lambda value, options=field.choices: choice_label(options, value)
-        elif isinstance(field, me.BooleanField):
-            out[name] = _yes_no
-        elif isinstance(field, me.ListField) and not isinstance(field.field, me.EmbeddedDocumentField):
-            out[name] = _joined
-        else:
-            out[name] = _blank_if_none
-    return out
+    return {name: formatter_for(field) for name, field in document._fields.items()}
+
+
+def formatter_for(field):
+    if isinstance(field, me.StringField) and field.choices:
+        return lambda value, options=field.choices: choice_label(options, value)
+    if isinstance(field, me.BooleanField):
+        return _yes_no
+    if isinstance(field, MoneyField):
+        return format_money
+    if isinstance(field, me.ListField) and isinstance(field.field, me.EmbeddedDocumentField):
+        return lambda rows, doc=field.field.document_type: lines_table(doc, rows)
+    if isinstance(field, me.ListField) and isinstance(field.field, MoneyField):
+        return lambda values: " / ".join(format_money(v) for v in values or [])
+    if isinstance(field, me.ListField):
+        return _joined
+    return _blank_if_none
+
+
+def format_money(value) -> str:
+    """¥1,234.50 style, with thousands separators; blank for no value."""
+    return "" if value is None else f"{money(value):,.2f}"
+
+
+def lines_table(document_type, rows) -> Markup:
+    """Embedded lines as a read-only table with translated headers and formatted cells."""
+    if not rows:
+        return Markup("")
+    fields = [(n, f) for n, f in document_type._fields.items() if n != "_cls"]
+    head = "".join(f"<th>{escape(_label(f, n))}</th>" for n, f in fields)
+    body = "".join("<tr>" + "".join(f"<td>{escape(formatter_for(f)(getattr(row, n, None)))}</td>" for n, f in fields)
+                   + "</tr>" for row in rows)
+    return Markup(f'<table class="table table-condensed table-bordered portal-lines-view"><thead><tr>{head}</tr>'
+                  f"</thead><tbody>{body}</tbody></table>")
 
 
 def _blank_if_none(value):

@@ -84,6 +84,18 @@ class Config:
     BABEL_DEFAULT_LOCALE = os.environ["PORTAL_LOCALE"] if os.environ.get("PORTAL_LOCALE") in ("en", "zh") else "en"
     BABEL_TRANSLATION_DIRECTORIES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "translations")
 
+    TIMEZONE = os.environ.get("PORTAL_TIMEZONE", "Asia/Shanghai")  # "today" for deadlines and leave dates
+
+    # Notifications by e-mail: off unless a host is given ------------------------------------------
+    SMTP_HOST = os.environ.get("PORTAL_SMTP_HOST", "")
+    SMTP_PORT = _env_int("PORTAL_SMTP_PORT", 587)
+    SMTP_USER = os.environ.get("PORTAL_SMTP_USER", "")
+    SMTP_PASSWORD = os.environ.get("PORTAL_SMTP_PASSWORD", "")
+    SMTP_STARTTLS = _env_bool("PORTAL_SMTP_STARTTLS", True)
+    SMTP_TIMEOUT = _env_int("PORTAL_SMTP_TIMEOUT", 10)
+    MAIL_FROM = os.environ.get("PORTAL_MAIL_FROM", "portal@localhost")
+    PUBLIC_URL = os.environ.get("PORTAL_PUBLIC_URL", "http://localhost:8080").rstrip("/")  # links in e-mails
+
     SEED_DEMO = _env_bool("PORTAL_SEED_DEMO", False)  # also load demo data into a real database at start
 
 

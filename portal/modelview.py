@@ -111,6 +111,7 @@ class PortalCRUDMixin:
         count, rows = self.datamodel.query(joined, order_column, order_direction, page=page, page_size=page_size)
         if hasattr(self.datamodel, "prefetch"):
             self.datamodel.prefetch(rows, self.list_columns)
+        self.prepare_rows(rows)
         widgets["list"] = self.list_widget(
             label_columns=self.label_columns, include_columns=self.list_columns,
             value_columns=self.datamodel.get_values(rows, self.list_columns), order_columns=self.order_columns,
@@ -127,24 +128,30 @@ class PortalCRUDMixin:
         item = self.datamodel.get(pk, self._base_filters)
         if item is not None and hasattr(self.datamodel, "prefetch"):
             self.datamodel.prefetch([item], list(self.datamodel.obj._fields))
+        if item is not None:
+            self.prepare_rows([item])
         return item
 
     # ---- show: the record, the clauses it implements and its history ---------------------------
-    def _show(self, pk):
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
         item = self.get_item(pk)
         if not item:
             abort(404)
         widgets = self._get_show_widget(pk, item)
         self.update_redirect()
-        return self._get_related_views_widgets(item, orders={}, pages={}, page_sizes={}, widgets=widgets)
-
-    @expose("/show/<pk>", methods=["GET"])
-    @has_access
-    def show(self, pk):
-        widgets = self._show(pk)
+        widgets = self._get_related_views_widgets(item, orders={}, pages={}, page_sizes={}, widgets=widgets)
         history = audit.history_for(self.datamodel.obj, pk) if self.show_history else []
         return self.render_template(self.show_template, pk=pk, title=self.show_title, widgets=widgets,
-                                    related_views=self._related_views, history=history)
+                                    related_views=self._related_views, history=history, **self.show_context(item))
+
+    def show_context(self, item) -> dict:
+        """Extra template values for a record's show page (panels of custom views)."""
+        return {}
+
+    def prepare_rows(self, rows: list) -> None:
+        """Hook: complete the rows of a list or show page (derived figures) in a fixed number of queries."""
 
     def render_template(self, template, **kwargs):
         kwargs.setdefault("clauses", registry.clauses_for(self.regulation_clauses))

@@ -118,3 +118,20 @@ def force_owner(item, unit_field: str | None, owner_field: str | None, all_roles
         from models.common import field_error
 
         raise field_error(unit_field, gettext("You cannot put records into a unit outside your scope."))
+
+
+def display_name(user) -> str:
+    """A login's person name: family name first for Chinese names, as people write them."""
+    first, last = (user.first_name or "").strip(), (user.last_name or "").strip()
+    if any("\u4e00" <= ch <= "\u9fff" for ch in first + last):
+        return f"{last}{first}"
+    return f"{first} {last}".strip() or user.username
+
+
+def actor():
+    """The signed-in user as the approval engine sees them (no database read)."""
+    from portal.approvals import Actor
+
+    user = g.user
+    return Actor(employee_id=current_employee_id(), name=display_name(user), username=user.username,
+                 roles=role_names())

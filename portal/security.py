@@ -303,6 +303,22 @@ ROLE_TABLE: dict[str, dict[str, tuple[str, ...]]] = {
     "OrgUnit": {**everyone(*READ), "HR": FULL},
     "Position": {**everyone(*READ), "Employee": (), "HR": FULL},
     "Employee": {**everyone(*READ), "HR": FULL},
+    # Approvals (DOMAIN 4): everyone has an inbox, requests and a bell; Admin edits routes and settings.
+    "ApprovalsView": everyone("can_inbox", "can_mine", "can_request"),
+    "NotificationsView": everyone("can_index"),
+    "ApprovalDelegation": {**everyone(*FULL), "Auditor": READ},
+    "ApprovalRequest": {"Auditor": READ},
+    "ApprovalRoute": everyone(*READ),
+    "Setting": {"Auditor": READ},
+    # Finance (DOMAIN 3.6): Finance keeps budgets and pays claims; everyone claims their own expenses.
+    "Budget": {"Clerk": (*WRITE, "can_submit"), "DeptHead": (*WRITE, "can_submit"),
+               "Finance": (*FULL, "can_submit"), "Auditor": READ},
+    # (delete is offered on drafts only: the views refuse it once a document was submitted)
+    "BudgetIncrease": {**everyone(*FULL, "can_submit"), "Auditor": READ},
+    "ExpenseClaim": {**everyone(*FULL, "can_submit", "can_receipt"), "Finance": (*FULL, "can_submit", "can_receipt",
+                                                                               "can_pay"), "Auditor": (*READ, "can_receipt")},
+    # Conduct (DOMAIN 3.8): leave is self-service; HR sees all of it.
+    "LeaveRequest": {**everyone(*FULL, "can_submit"), "Auditor": READ},
     # Audit trail (DOMAIN 7): Auditor reads it; nobody edits it.
     "AuditEntry": {"Auditor": READ},
     # Regulation registry: everyone reads; Admin edits and attaches the full texts.

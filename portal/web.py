@@ -14,6 +14,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from portal import db
+from portal.compat import format_money
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,13 @@ def _bad_paging() -> bool:
     return False
 
 
+def _money_fen(fen) -> str:
+    """A raw stored amount (fen, as read without the model) formatted as CNY."""
+    from models.common import from_fen
+
+    return "" if fen is None else format_money(from_fen(fen))
+
+
 def init_app(app: Flask) -> None:
     """Install the hooks on `app`."""
 
@@ -55,7 +63,8 @@ def init_app(app: Flask) -> None:
         from models.common import choice_label
         from portal.registry import _is_zh
 
-        return {"locale_is_zh": _is_zh, "entry_action_label": lambda action: choice_label(AUDIT_ACTIONS, action)}
+        return {"locale_is_zh": _is_zh, "entry_action_label": lambda action: choice_label(AUDIT_ACTIONS, action),
+                "choice_label": choice_label, "money": format_money, "money_fen": _money_fen}
 
     # a global, not a context variable: FAB's macros are imported without context and still need it
     app.jinja_env.globals["csp_nonce"] = lambda: getattr(g, "csp_nonce", "")

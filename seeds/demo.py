@@ -3,6 +3,7 @@
 import datetime as dt
 import random
 
+from models.finance import Budget
 from models.org import Employee, OrgUnit, Position
 from models.users import PortalUser
 from portal import audit
@@ -28,6 +29,7 @@ UNITS = (
 # username, role, employee no, name, unit, staff kind, heads unit
 ACCOUNTS = (
     ("admin", "Admin", "E0001", "王建国", "HQ", "other", None),
+    ("gm", "DeptHead", "E0012", "郑国华", "HQ", "other", "HQ"),
     ("branch_head", "DeptHead", "E0002", "李志强", "BR-EAST", "other", "BR-EAST"),
     ("sales_head", "DeptHead", "E0003", "张伟", "BR-SALES", "sales", "BR-SALES"),
     ("service_head", "DeptHead", "E0004", "刘芳", "BR-CS", "customer_service", "BR-CS"),
@@ -75,8 +77,9 @@ def load(app, staff_per_department: int = 3) -> dict[str, int]:
                 staff.save()
     _positions(units)
     _accounts(app, employees)
+    _budgets(units, employees)
     return {"org units": OrgUnit.objects.count(), "employees": Employee.objects.count(),
-            "users": PortalUser.objects.count()}
+            "users": PortalUser.objects.count(), "budget lines": Budget.objects.count()}
 
 
 def _units() -> dict[str, OrgUnit]:
@@ -137,3 +140,28 @@ def _accounts(app, employees) -> None:
         roles = [sm.find_role(role)] + ([employee_role] if role != "Admin" else [])
         user = sm.add_user(username, name[1:] or name, name[0], f"{username}@demo.example", roles, password)
         PortalUser.objects(pk=user.pk).update_one(set__employee=employees[username])
+
+
+# unit, kind, category, annual amount (CNY): approved lines of the current year
+BUDGETS = (
+    ("BR-SALES", "expense", "travel", 60000), ("BR-SALES", "expense", "entertainment", 30000),
+    ("BR-SALES", "expense", "business_development", 40000), ("BR-CS", "expense", "customer_service", 20000),
+    ("BR-MKT", "expense", "market_expansion", 80000), ("BR-HR", "expense", "training", 50000),
+    ("DSC-SH-MKT", "expense", "market_expansion", 60000), ("BR-EAST", "expense", "office", 24000),
+)
+
+
+def _budgets(units, employees) -> None:
+    """Approved budget lines for this year, split evenly over the quarters."""
+    from decimal import Decimal
+
+    from portal.settings import local_today
+
+    year = local_today().year
+    for code, kind, category, amount in BUDGETS:
+        if Budget.objects(year=year, owner_unit=units[code], kind=kind, category=category).first():
+            continue
+        quarter = Decimal(amount) / 4
+        Budget(year=year, owner_unit=units[code], kind=kind, category=category, annual_amount=Decimal(amount),
+               quarters=[quarter] * 4, status="approved", requested_by=employees["finance"],
+               note="演示数据 demo").save()

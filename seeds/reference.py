@@ -1,4 +1,5 @@
-"""Reference data: the five regulations and their clause index (our own titles and summaries, zh and en)."""
+"""Reference data: the five regulations and their clause index (our own titles and summaries, zh and en),
+the settings with their defaults and the approval routes."""
 
 import json
 from pathlib import Path
@@ -44,4 +45,8 @@ def load() -> dict[str, int]:
         for clause in new:
             clause.validate()
         Clause.objects.insert(new, load_bulk=False)
-    return {"regulations": len(regulations), "clauses": Clause.objects.count()}
+    from portal import settings
+    from seeds import routes
+
+    return {"regulations": len(regulations), "clauses": Clause.objects.count(),
+            "settings created": settings.ensure_defaults(), **routes.load()}

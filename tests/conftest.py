@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -27,7 +28,8 @@ def app():
     from portal import create_app
     from tests.sample import SampleUnitsView, SampleView
 
-    application = create_app(TestConfig)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # each worker its own database on a shared server
+    application = create_app(TestConfig, **({"MONGODB_DB": f"{TestConfig.MONGODB_DB}_{worker}"} if worker else {}))
     application.appbuilder.add_view(SampleView, "Sample", category="Tests")  # before the first request
     application.appbuilder.add_view(SampleUnitsView, "Sample units", category="Tests")
     yield application
@@ -35,19 +37,29 @@ def app():
 
 @pytest.fixture
 def db(app):
-    """Give a test the database; remove what the test added to the demo data afterwards."""
-    from models.audit import AuditEntry
+    """Give a test the database; afterwards remove what it added and put back the routes and settings."""
+    from models.approvals import ApprovalDelegation, ApprovalRequest, ApprovalRoute, Notification
+    from models.conduct import LeaveRequest
+    from models.finance import Budget, BudgetIncrease, ExpenseClaim
     from models.org import Employee, OrgUnit, Position
+    from models.settings import Setting
     from models.users import PortalUser
     from tests.sample import Sample
 
-    before = {doc: set(doc.objects.scalar("id")) for doc in (OrgUnit, Position, Employee, PortalUser, Sample)}
+    added = (Sample, ExpenseClaim, BudgetIncrease, LeaveRequest, ApprovalRequest, ApprovalDelegation, Notification,
+             Budget, Employee, Position, PortalUser, OrgUnit)
+    before = {doc: set(doc.objects.scalar("id")) for doc in added}
+    kept = {doc: list(doc._get_collection().find()) for doc in (ApprovalRoute, Setting)}
+    units = {u["_id"]: u for u in OrgUnit._get_collection().find()}
     yield
-    for document in (Sample, Employee, Position, PortalUser):
+    for document in added:
         document._get_collection().delete_many({"_id": {"$nin": list(before[document])}})
-    units = OrgUnit._get_collection()
-    units.delete_many({"_id": {"$nin": list(before[OrgUnit])}})
-    del AuditEntry  # the audit log is append-only: tests read their own entries by record id
+    for document, rows in kept.items():
+        document._get_collection().delete_many({})
+        if rows:
+            document._get_collection().insert_many(rows)
+    for unit_id, unit in units.items():  # tests move heads around
+        OrgUnit._get_collection().replace_one({"_id": unit_id}, unit)
 
 
 class Browser:

@@ -2,15 +2,40 @@
 
 from flask_babel import lazy_gettext as _l
 
+import portal.conduct
+import portal.finance  # noqa: F401
+from views.approvals import (
+    ApprovalDelegationView,
+    ApprovalRequestView,
+    ApprovalRouteView,
+    ApprovalsView,
+    NotificationsView,
+    SettingView,
+    nav_counts,
+)
 from views.audit import AuditEntryView
+from views.conduct import LeaveRequestView
+from views.finance import BudgetIncreaseView, BudgetView, ExpenseClaimView
 from views.org import EmployeeView, OrgUnitView, PositionView
 from views.regulations import ClauseView, RegulationsView, RegulationView
 
+_APPROVALS, _FINANCE, _CONDUCT = (("Approvals", _l("Approvals")), ("Finance", _l("Finance")),
+                                  ("Conduct", _l("Attendance and conduct")))
 # (view, menu name = permission name, label, icon, category, category label)
 MENU = (
+    (ApprovalsView, "ApprovalsView", _l("My approvals"), "fa-inbox", *_APPROVALS),
+    (NotificationsView, "NotificationsView", _l("Notifications"), "fa-bell", *_APPROVALS),
+    (ApprovalDelegationView, "ApprovalDelegation", _l("Delegations"), "fa-user-secret", *_APPROVALS),
+    (ApprovalRequestView, "ApprovalRequest", _l("All approval requests"), "fa-list", *_APPROVALS),
+    (ApprovalRouteView, "ApprovalRoute", _l("Approval routes"), "fa-random", *_APPROVALS),
+    (SettingView, "Setting", _l("Settings"), "fa-sliders", *_APPROVALS),
     (OrgUnitView, "OrgUnit", _l("Org units"), "fa-sitemap", "Organization", _l("Organization")),
     (PositionView, "Position", _l("Positions"), "fa-id-badge", "Organization", _l("Organization")),
     (EmployeeView, "Employee", _l("Employees"), "fa-users", "Organization", _l("Organization")),
+    (ExpenseClaimView, "ExpenseClaim", _l("Expense claims"), "fa-credit-card", *_FINANCE),
+    (BudgetView, "Budget", _l("Budgets"), "fa-pie-chart", *_FINANCE),
+    (BudgetIncreaseView, "BudgetIncrease", _l("Budget increases"), "fa-plus-square", *_FINANCE),
+    (LeaveRequestView, "LeaveRequest", _l("Leave requests"), "fa-calendar-minus-o", *_CONDUCT),
     (RegulationsView, "RegulationsView", _l("Regulations and clauses"), "fa-book", "Regulations", _l("Regulations")),
     (RegulationView, "Regulation", _l("Regulation documents"), "fa-file-text", "Regulations", _l("Regulations")),
     (ClauseView, "Clause", _l("Clause index"), "fa-list-ol", "Regulations", _l("Regulations")),
@@ -21,3 +46,6 @@ MENU = (
 def register_views(appbuilder) -> None:
     for view, name, label, icon, category, category_label in MENU:
         appbuilder.add_view(view, name, label=label, icon=icon, category=category, category_label=category_label)
+    appbuilder.add_link("MyRequests", label=_l("My requests"), href="/approvals/mine/", icon="fa-paper-plane",
+                        category="Approvals", category_label=_l("Approvals"))
+    appbuilder.get_app.jinja_env.globals["nav_counts"] = nav_counts

@@ -1,0 +1,42 @@
+"""Settings an Admin changes in the portal without a deployment (thresholds, time limits, windows)."""
+
+from flask_babel import lazy_gettext as _l
+from mongoengine import StringField
+
+from models.common import PortalDocument, field_error, money
+
+SETTING_KINDS = (("money", _l("Amount (CNY)")), ("int", _l("Whole number")))
+# key -> (kind, default, clauses, what it means)
+DEFAULTS: dict[str, tuple[str, str, str, object]] = {
+    "major_expense_threshold": ("money", "5000.00", "BRD 8(2)2",
+                                _l("Major expense: claims above this amount also need the branch leader")),
+    "approval_escalation_hours": ("int", "24", "DSC 2(2)2",
+                                  _l("Hours past a step's time limit before its approver's own head is told")),
+}
+MONEY_SETTINGS = tuple((key, label) for key, (kind, _v, _c, label) in DEFAULTS.items() if kind == "money")
+
+
+class Setting(PortalDocument):
+    """One named value; the list of names, kinds and defaults lives in `portal.settings.DEFAULTS`."""
+
+    meta = {"collection": "settings", "ordering": ["key"]}
+
+    key = StringField(required=True, unique=True, max_length=64, verbose_name=_l("Setting"))
+    kind = StringField(required=True, choices=SETTING_KINDS, default="money", verbose_name=_l("Kind"))
+    value = StringField(required=True, max_length=64, verbose_name=_l("Value"))
+    clauses = StringField(max_length=200, verbose_name=_l("Clauses"))
+
+    def __str__(self) -> str:
+        return self.key
+
+    def clean(self) -> None:
+        try:
+            parsed = money(self.value) if self.kind == "money" else int(str(self.value).strip())
+        except ValueError:
+            raise field_error("value", _l("Enter a number.")) from None
+        if parsed < 0:
+            raise field_error("value", _l("The value cannot be negative."))
+        self.value = str(parsed)
+
+    def typed(self):
+        return money(self.value) if self.kind == "money" else int(self.value)

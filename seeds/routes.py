@@ -1,0 +1,35 @@
+"""The approval routes of DOMAIN 4, loaded once; after that they are data an Admin edits in the portal."""
+
+from models.approvals import ApprovalRoute, RouteStep
+
+# code, document, name, clauses, steps: (label, approver kind, role, condition, threshold setting, hours)
+ROUTES = (
+    ("EXPENSE", "ExpenseClaim", "报销审批 Expense claim", ["BRD 8(2)1", "BRD 8(2)2", "BRD 8(2)3", "FSS 7(2)3"], (
+        ("", "unit_head", None, "always", None, 48),
+        ("", "branch_head", None, "amount_above", "major_expense_threshold", 48),
+        ("财务审核 Finance review", "role", "Finance", "always", None, 72),
+    )),
+    ("BUDGET-INCREASE", "BudgetIncrease", "追加预算 Budget increase", ["FSS 7(3)2"], (
+        ("", "unit_head", None, "always", None, 48),
+    )),
+    ("BUDGET", "Budget", "预算审批 Budget", ["SOC 6.1", "DSC 5(1)1"], (
+        ("", "branch_head", None, "always", None, 120),
+    )),
+    ("LEAVE", "LeaveRequest", "请假审批 Leave", ["FSS 4(1)1"], (
+        ("", "unit_head", None, "always", None, 24),
+    )),
+)
+
+
+def load() -> dict[str, int]:
+    """Create the routes whose code does not exist yet; an Admin's later edits are never overwritten."""
+    created = 0
+    for code, document, name, clauses, steps in ROUTES:
+        if ApprovalRoute.objects(code=code).first():
+            continue
+        ApprovalRoute(code=code, document=document, name=name, clauses=clauses, active=True, steps=[
+            RouteStep(label=label, approver=kind, role=role, condition=condition, threshold_setting=setting,
+                      time_limit_hours=hours)
+            for label, kind, role, condition, setting, hours in steps]).save()
+        created += 1
+    return {"routes created": created, "routes": ApprovalRoute.objects.count()}
