@@ -291,6 +291,9 @@ def _raw_entry(entry: dict) -> dict:
 
 # ---- authority ---------------------------------------------------------------------------------------
 def load(request_id) -> dict | None:
+    """A request as stored; a request already read in this call is passed through (its `seq` guards writes)."""
+    if isinstance(request_id, dict):
+        return request_id
     try:
         oid = ObjectId(str(request_id))
     except Exception:

@@ -13,7 +13,7 @@ from flask_appbuilder.security.mongoengine.models import Role
 from mongoengine import Document, signals
 
 from models.audit import AuditEntry, FieldChange
-from models.common import PortalDocument, utcnow
+from models.common import MoneyField, PortalDocument, from_fen, utcnow
 from models.users import PortalUser
 
 _cli_actor: contextvars.ContextVar[str] = contextvars.ContextVar("portal_cli_actor", default="system")
@@ -65,14 +65,21 @@ def _excluded(document) -> set[str]:
     return _BOOKKEEPING | set(getattr(document, "audit_exclude", ()))
 
 
-def diff(old: dict, new: dict, excluded: set[str]) -> list[FieldChange]:
-    """Field-by-field changes between two stored forms of a record (raw MongoDB documents)."""
+def diff(old: dict, new: dict, excluded: set[str], money: frozenset[str] = frozenset()) -> list[FieldChange]:
+    """Field-by-field changes between two stored forms of a record (raw MongoDB documents); amounts in
+    `money` are stored in fen and shown in yuan."""
     changes = []
     for key in sorted((set(old) | set(new)) - excluded):
         before, after = old.get(key), new.get(key)
         if before != after and not (before in (None, [], "") and after in (None, [], "")):
+            if key in money:
+                before, after = (None if v is None else from_fen(v) for v in (before, after))
             changes.append(FieldChange(field=key, old=_display(before), new=_display(after)))
     return changes
+
+
+def _money_fields(document) -> frozenset[str]:
+    return frozenset(f.db_field for f in document._fields.values() if isinstance(f, MoneyField))
 
 
 def record(action: str, document, changes=None, note: str = "") -> AuditEntry:
@@ -113,14 +120,16 @@ def _post_save(sender, document, created=False, **kwargs):
     if not isinstance(document, AUDITED):
         return
     old = getattr(document, "_audit_old", None) or {}
-    changes = diff({} if created else old, document.to_mongo().to_dict(), _excluded(document))
+    changes = diff({} if created else old, document.to_mongo().to_dict(), _excluded(document),
+                   _money_fields(document))
     if created or changes:
-        record("create" if created else "update", document, changes)
+        record("create" if created else "update", document, changes, getattr(document, "_audit_note", ""))
 
 
 def _post_delete(sender, document, **kwargs):
     if isinstance(document, AUDITED):
-        record("delete", document, diff(document.to_mongo().to_dict(), {}, _excluded(document)))
+        record("delete", document, diff(document.to_mongo().to_dict(), {}, _excluded(document),
+                                        _money_fields(document)))
 
 
 def connect_signals() -> None:

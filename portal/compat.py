@@ -219,6 +219,9 @@ def flatten_errors(errors: Any, prefix: str = "") -> dict[str, str]:
     if isinstance(errors, dict):
         out: dict[str, str] = {}
         for key, value in errors.items():
+            if key == me.base.document.NON_FIELD_ERRORS and isinstance(value, dict):  # clean() naming a field
+                out.update(flatten_errors(value, prefix))
+                continue
             out.update(flatten_errors(value, f"{prefix}-{key}" if prefix else str(key)))
         return out
     return {prefix or "__all__": user_message(errors)}
@@ -595,13 +598,18 @@ class LineEditorField(FieldList):
         self.document_type = document_type
 
     def validate(self, form, extra_validators=()):
+        self.entries = [e for e in self.entries if not _blank(e.form)]  # an untouched row is no row
         valid = super().validate(form, extra_validators)
         self.errors = [e for e in self.errors if isinstance(e, str)]  # cell errors are shown in their cells
         return valid
 
     def populate_obj(self, obj, name):
         setattr(obj, name, [self.document_type(**_clean_data(entry.form)) for entry in self.entries
-                            if any(v not in (None, "", False) for v in _clean_data(entry.form).values())])
+                            if not _blank(entry.form)])
+
+
+def _blank(form) -> bool:
+    return all(v in (None, "", False, []) for v in _clean_data(form).values())
 
 
 def _clean_data(form) -> dict:

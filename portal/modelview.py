@@ -15,6 +15,7 @@ from flask_babel import gettext
 
 from portal import audit, registry, scope
 from portal.compat import (
+    LineEditorField,
     PortalMongoInterface,
     apply_field_errors,
     display_formatters,
@@ -146,6 +147,9 @@ class PortalCRUDMixin:
         return self.render_template(self.show_template, pk=pk, title=self.show_title, widgets=widgets,
                                     related_views=self._related_views, history=history, **self.show_context(item))
 
+    def prefill_add(self, form) -> None:
+        """Hook: defaults of a blank add form that depend on the user or the link that opened it."""
+
     def show_context(self, item) -> dict:
         """Extra template values for a record's show page (panels of custom views)."""
         return {}
@@ -170,6 +174,10 @@ class PortalCRUDMixin:
                 if self._save(form, item, is_new=True):
                     return None
         else:
+            for field in form:
+                if isinstance(field, LineEditorField) and not field.entries:
+                    field.append_entry()  # a new record starts with one line to fill in
+            self.prefill_add(form)
             self.update_redirect()
         return self._get_add_widget(form=form, exclude_cols=exclude_cols)
 
@@ -181,7 +189,7 @@ class PortalCRUDMixin:
             abort(404)
         pk = self.datamodel.get_pk_value(item)
         if request.method == "POST":
-            form = self.edit_form.refresh(request.form)
+            form = self.edit_form.refresh()  # Flask-WTF reads the posted data itself; FAB passes it as `obj`
             self._fill_form_exclude_cols(exclude_cols, form)
             form._id = pk
             if form.validate():

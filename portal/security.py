@@ -305,6 +305,7 @@ ROLE_TABLE: dict[str, dict[str, tuple[str, ...]]] = {
     "Employee": {**everyone(*READ), "HR": FULL},
     # Approvals (DOMAIN 4): everyone has an inbox, requests and a bell; Admin edits routes and settings.
     "ApprovalsView": everyone("can_inbox", "can_mine", "can_request"),
+    "MyRequests": everyone("menu_access"),  # a menu link to ApprovalsView.mine
     "NotificationsView": everyone("can_index"),
     "ApprovalDelegation": {**everyone(*FULL), "Auditor": READ},
     "ApprovalRequest": {"Auditor": READ},
@@ -315,8 +316,8 @@ ROLE_TABLE: dict[str, dict[str, tuple[str, ...]]] = {
                "Finance": (*FULL, "can_submit"), "Auditor": READ},
     # (delete is offered on drafts only: the views refuse it once a document was submitted)
     "BudgetIncrease": {**everyone(*FULL, "can_submit"), "Auditor": READ},
-    "ExpenseClaim": {**everyone(*FULL, "can_submit", "can_receipt"), "Finance": (*FULL, "can_submit", "can_receipt",
-                                                                               "can_pay"), "Auditor": (*READ, "can_receipt")},
+    "ExpenseClaim": {**everyone(*FULL, "can_submit", "can_receipt"),
+                     "Finance": (*FULL, "can_submit", "can_receipt", "can_pay"), "Auditor": (*READ, "can_receipt")},
     # Conduct (DOMAIN 3.8): leave is self-service; HR sees all of it.
     "LeaveRequest": {**everyone(*FULL, "can_submit"), "Auditor": READ},
     # Audit trail (DOMAIN 7): Auditor reads it; nobody edits it.

@@ -3,6 +3,7 @@
 import datetime as dt
 from decimal import Decimal
 
+from models.common import money
 from models.conduct import LeaveRequest
 from models.finance import Budget, ExpenseClaim, ExpenseItem
 from models.org import Employee, OrgUnit
@@ -29,15 +30,17 @@ def unit(code: str) -> OrgUnit:
 
 
 def budget_line(code: str = "BR-SALES", annual="10000", category: str = "other", kind: str = "fund") -> Budget:
-    quarter = Decimal(annual) / 4
-    return Budget(year=local_today().year, owner_unit=unit(code), kind=kind, category=category,
-                  annual_amount=Decimal(annual), quarters=[quarter] * 4, status="approved").save()
+    total = money(annual)
+    quarter = money(total / 4)
+    return Budget(year=local_today().year, owner_unit=unit(code), kind=kind, category=category, annual_amount=total,
+                  quarters=[quarter, quarter, quarter, total - 3 * quarter], status="approved").save()
 
 
 def claim(username: str, amount, budget: Budget, title: str = "客户拜访差旅") -> ExpenseClaim:
     day = max(local_today() - dt.timedelta(days=1), dt.date(local_today().year, 1, 1))
     return ExpenseClaim(claimant=person(username), title=title, budget=budget, items=[
-        ExpenseItem(date=day, place="上海", purpose="高铁与住宿", amount=Decimal(str(amount)), invoice_no="INV-1")]).save()
+        ExpenseItem(date=day, place="上海", purpose="高铁与住宿", amount=Decimal(str(amount)), invoice_no="INV-1"),
+    ]).save()
 
 
 def leave(username: str, start: dt.date, days: int = 2) -> LeaveRequest:

@@ -88,7 +88,8 @@ def test_a_branch_leaders_own_claim_goes_to_the_company_head__BRD_8_2_1(db):
 def test_budget_increase_needs_the_department_head__FSS_7_3_2(line):
     from models.finance import BudgetIncrease
 
-    increase = BudgetIncrease(budget=line, amount=Decimal("1000"), reason="展会", requested_by=person("sales_rep")).save()
+    increase = BudgetIncrease(budget=line, amount=Decimal("1000"), reason="展会",
+                              requested_by=person("sales_rep")).save()
     request_id = approvals.submit(increase, actor("sales_rep"))
     assert route_of(request_id) == [("unit_head", "张伟", "current")]
     assert walk(request_id, "sales_head")["state"] == "approved"

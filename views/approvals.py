@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from mongoengine import ValidationError
 
 from models.approvals import (
+    APPROVER_ROLES,
     HISTORY_ACTIONS,
     REQUEST_STATES,
     STEP_STATES,
@@ -69,8 +70,12 @@ class ApprovableView(ScopedModelView):
 
     def show_context(self, item) -> dict:
         raw = approvals.load(item.approval) if item.approval else None
-        return {"document": item, "approval": raw, "step_title": _step_title, "notes": NOTES,
-                "request_states": REQUEST_STATES}
+        name = type(self).__name__
+        return {"document": item, "approval": raw, "step_title": _step_title, "to_local": settings.to_local,
+                "status_label": choice_label(type(item).status.choices, item.status),
+                "request_state_label": choice_label(REQUEST_STATES, raw["state"]) if raw else "",
+                "can_submit": self.appbuilder.sm.has_access("can_submit", self.class_permission_name),
+                "submit_endpoint": f"{name}.submit"}
 
     def _refuse_locked(self, item) -> None:
         """An approved (or pending, rejected, paid) document is read-only; an Admin's edit is marked as such."""
@@ -81,6 +86,13 @@ class ApprovableView(ScopedModelView):
             return
         raise ValidationError(gettext("This document is %(status)s and can no longer be edited.",
                                       status=choice_label(type(item).status.choices, item.status)))
+
+    def prefill_add(self, form) -> None:
+        """A new claim or leave request is the user's own until they choose someone else."""
+        field = getattr(form, self.datamodel.obj.requester_field, None)
+        me = scope.current_employee_id()
+        if field is not None and me is not None and self.datamodel.obj.requester_field != "requested_by":
+            field.data = Employee.objects(pk=me).first()
 
     def _place(self, item) -> None:
         """The record belongs to its requester's unit, which must be in the user's scope."""
@@ -181,18 +193,17 @@ class ApprovalsView(BaseView):
         try:
             if action in ("approve", "reject", "return"):
                 to_step = form.get("to_step", "")
-                approvals.decide(raw["_id"], actor, action, comment,
-                                 to_step=int(to_step) if to_step.isdigit() else None)
+                approvals.decide(raw, actor, action, comment, to_step=int(to_step) if to_step.isdigit() else None)
             elif action == "withdraw":
-                approvals.withdraw(raw["_id"], actor, comment)
+                approvals.withdraw(raw, actor, comment)
             elif action == "add_sign":
-                approvals.add_sign(raw["_id"], actor, form.get("employee", ""), comment)
+                approvals.add_sign(raw, actor, form.get("employee", ""), comment)
             elif action == "transfer":
-                approvals.transfer(raw["_id"], actor, form.get("employee", ""), comment)
+                approvals.transfer(raw, actor, form.get("employee", ""), comment)
             elif action == "cc":
-                approvals.copy_to(raw["_id"], actor, form.getlist("employee")[:50], comment)
+                approvals.copy_to(raw, actor, form.getlist("employee")[:50], comment)
             else:
-                approvals.urge(raw["_id"], actor)
+                approvals.urge(raw, actor)
         except approvals.Refused as exc:
             return self._page(request_id, errors={action: str(exc.message)}, typed={action: comment}), 422
         flash(str(dict(HISTORY_ACTIONS)[action]), "success")
@@ -222,6 +233,7 @@ class ApprovalsView(BaseView):
             people=_people() if pending or is_requester else [],
             document_url=url_for(endpoint, pk=raw["doc_id"]) if endpoint else None,
             document_label=document_label, step_title=_step_title, notes=NOTES, step_states=STEP_STATES,
+            role_label=lambda role: choice_label(APPROVER_ROLES, role),
             history_actions=HISTORY_ACTIONS, request_states=REQUEST_STATES, to_local=settings.to_local, now=_now())
 
 

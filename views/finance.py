@@ -105,19 +105,16 @@ class BudgetIncreaseView(ApprovableView):
         (_l("Record"), {"fields": _STAMPS, "expanded": False}),
     ]
 
-    def _add(self):
-        """The add form may be opened from a claim over budget, with the line and the excess filled in."""
-        widget = super()._add()
-        if widget is not None and request.method == "GET":
-            form = widget["add"].template_args["form"]
-            budget = next((b for b in _budget_choices() if str(b.pk) == request.args.get("budget")), None)
-            if budget is not None:
-                form.budget.data = budget
-            with contextlib.suppress(InvalidOperation):
-                form.amount.data = Decimal(request.args.get("amount", ""))
-            if request.args.get("reason"):
-                form.reason.data = request.args["reason"][:500]
-        return widget
+    def prefill_add(self, form) -> None:
+        """Opened from a claim over budget: the line, the excess and the reason come filled in."""
+        super().prefill_add(form)
+        budget = next((b for b in _budget_choices() if str(b.pk) == request.args.get("budget")), None)
+        if budget is not None:
+            form.budget.data = budget
+        with contextlib.suppress(InvalidOperation):
+            form.amount.data = Decimal(request.args.get("amount", ""))
+        if request.args.get("reason"):
+            form.reason.data = request.args["reason"][:500]
 
 
 class ExpenseClaimView(ApprovableView):
@@ -153,7 +150,10 @@ class ExpenseClaimView(ApprovableView):
     def show_context(self, item) -> dict:
         context = super().show_context(item)
         budget = finance.attach_figures([item.budget])[0] if item.budget is not None else None
-        context.update(budget=budget, excess=finance.excess_for(item) if budget is not None else 0)
+        sm = self.appbuilder.sm
+        context.update(budget=budget, excess=finance.excess_for(item) if budget is not None else 0,
+                       can_pay=sm.has_access("can_pay", self.class_permission_name),
+                       can_increase=sm.has_access("can_add", "BudgetIncrease"))
         return context
 
     @expose("/receipt/<pk>/<int:line>")
