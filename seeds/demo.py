@@ -78,6 +78,7 @@ def load(app, staff_per_department: int = 3) -> dict[str, int]:
     _positions(units)
     _accounts(app, employees)
     _budgets(units, employees)
+    _requests(employees)
     return {"org units": OrgUnit.objects.count(), "employees": Employee.objects.count(),
             "users": PortalUser.objects.count(), "budget lines": Budget.objects.count()}
 
@@ -165,3 +166,30 @@ def _budgets(units, employees) -> None:
         Budget(year=year, owner_unit=units[code], kind=kind, category=category, annual_amount=Decimal(amount),
                quarters=[quarter] * 4, status="approved", requested_by=employees["finance"],
                note="演示数据 demo").save()
+
+
+def _requests(employees) -> None:
+    """One claim and one leave request on their way, so that two inboxes are not empty."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from models.conduct import LeaveRequest
+    from models.finance import ExpenseClaim, ExpenseItem
+    from portal import approvals
+    from portal.settings import local_today
+
+    today = local_today()
+    rep, clerk = employees["sales_rep"], employees["service_clerk"]
+    if not ExpenseClaim.objects(claimant=rep).first():
+        travel = Budget.objects(year=today.year, owner_unit=rep.owner_unit, category="travel").first()
+        day = max(today - dt.timedelta(days=2), dt.date(today.year, 1, 1))
+        claim = ExpenseClaim(claimant=rep, title="拜访杭州客户差旅", budget=travel, items=[
+            ExpenseItem(date=day, place="杭州", purpose="高铁往返", amount=Decimal("356.00"), invoice_no="24330001"),
+            ExpenseItem(date=day, place="杭州", purpose="住宿一晚", amount=Decimal("480.00"), invoice_no="24330002"),
+        ]).save()
+        approvals.submit(claim, approvals.Actor(rep.pk, rep.name, "sales_rep", frozenset({"Employee"})))
+    if not LeaveRequest.objects(employee=clerk).first():
+        start = today + dt.timedelta(days=7)
+        leave = LeaveRequest(employee=clerk, kind="annual", start=start, end=start + dt.timedelta(days=1),
+                             reason="家庭事务", handover="客服部同事").save()
+        approvals.submit(leave, approvals.Actor(clerk.pk, clerk.name, "service_clerk", frozenset({"Clerk"})))

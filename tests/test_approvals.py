@@ -311,9 +311,13 @@ def test_a_route_validates_its_steps():
 
 def test_decisions_notify_the_requester_and_the_next_approvers(line):
     request_id = approvals.submit(claim("sales_rep", 100, line), actor("sales_rep"))
-    assert Notification.objects(recipient=person("sales_head").pk, kind="waiting").count() == 1
+
+    def told(username, kind):
+        return Notification.objects(recipient=person(username).pk, kind=kind,
+                                    link=approvals.REQUEST_PATH.format(id=request_id)).count()
+
+    assert told("sales_head", "waiting") == 1
     walk(request_id, "sales_head")
-    assert Notification.objects(recipient=person("finance").pk, kind="waiting").count() == 1
-    assert Notification.objects(recipient=person("sales_rep").pk, kind="decided").count() == 1
+    assert (told("finance", "waiting"), told("sales_rep", "decided")) == (1, 1)
     walk(request_id, "finance")
-    assert Notification.objects(recipient=person("sales_rep").pk, kind="approved").count() == 1
+    assert told("sales_rep", "approved") == 1
