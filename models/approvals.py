@@ -252,6 +252,7 @@ class ApprovableDocument(OwnedDocument):
 
     meta = {"abstract": True}
     requester_field = "requested_by"  # the Employee field naming who asks
+    summary_fields: tuple[str, ...] = ()  # what an approver reads on the request page
 
     status = StringField(required=True, choices=DOC_STATUSES, default="draft", verbose_name=_l("Status"))
     approval = ObjectIdField(verbose_name=_l("Approval request"))

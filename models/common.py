@@ -81,15 +81,30 @@ class MoneyField(DecimalField):
         return value if value is None else to_fen(value)
 
 
+def _fen_to_yuan(value):
+    if isinstance(value, int) and not isinstance(value, bool):
+        return from_fen(value)
+    if isinstance(value, list):
+        return [_fen_to_yuan(v) for v in value]
+    return value
+
+
 def _money_from_son(cls, son):
-    """Turn the fen a MoneyField stores back into yuan before mongoengine converts the raw document."""
-    if isinstance(son, dict):
-        fields = [(f.db_field, f) for f in cls._fields.values() if isinstance(f, MoneyField)]
-        if fields and any(isinstance(son.get(db), int) for db, _f in fields):
-            son = dict(son)
-            for db, _f in fields:
-                if isinstance(son.get(db), int) and not isinstance(son.get(db), bool):
-                    son[db] = from_fen(son[db])
+    """Turn the fen a MoneyField (or a list of them) stores back into yuan before mongoengine converts the raw
+    document; integers given in code mean yuan, so the two must not meet in `to_python`."""
+    if not isinstance(son, dict):
+        return son
+    money_fields = cls.__dict__.get("_money_db_fields")
+    if money_fields is None:
+        money_fields = tuple(f.db_field for f in cls._fields.values()
+                             if isinstance(f, MoneyField) or isinstance(getattr(f, "field", None), MoneyField))
+        cls._money_db_fields = money_fields
+    if not any(db in son for db in money_fields):
+        return son
+    son = dict(son)
+    for db in money_fields:
+        if db in son:
+            son[db] = _fen_to_yuan(son[db])
     return son
 
 

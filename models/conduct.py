@@ -25,6 +25,7 @@ class LeaveRequest(ApprovableDocument):
     meta = {"collection": "leave_requests", "indexes": ["employee", "owner_unit", "status", "start"],
             "ordering": ["-start"]}
     requester_field = "employee"
+    summary_fields = ("employee", "kind", "start", "end", "days", "reason", "handover")
 
     employee = ReferenceField(Employee, required=True, reverse_delete_rule=DENY, verbose_name=_l("Employee"))
     kind = StringField(required=True, choices=LEAVE_KINDS, default="annual", verbose_name=_l("Kind"))

@@ -61,6 +61,7 @@ class Budget(ApprovableDocument):
     note = StringField(max_length=1000, verbose_name=_l("Note"))
     requested_by = ReferenceField(Employee, reverse_delete_rule=NULLIFY, verbose_name=_l("Requested by"))
     unit_name = StringField(max_length=120)  # copied from the unit, so that naming a line reads nothing else
+    summary_fields = ("year", "owner_unit", "kind", "category", "annual_amount", "quarters", "note")
     figures = None  # set by portal.finance.attach_figures: spending derived from the claims, never stored
 
     def __str__(self) -> str:
@@ -108,6 +109,8 @@ class BudgetIncrease(ApprovableDocument):
     meta = {"collection": "budget_increases", "indexes": ["budget", "owner_unit", "status"],
             "ordering": ["-created_at"]}
 
+    summary_fields = ("budget", "amount", "reason")
+
     budget = ReferenceField(Budget, required=True, reverse_delete_rule=DENY, verbose_name=_l("Budget line"))
     amount = MoneyField(required=True, min_value=Decimal("0.01"), verbose_name=_l("Amount (CNY)"))
     reason = StringField(required=True, max_length=2000, verbose_name=_l("Reason"))
@@ -147,6 +150,7 @@ class ExpenseClaim(ApprovableDocument):
             "indexes": ["claimant", "owner_unit", "budget", "status", "-created_at"],
             "ordering": ["-created_at"]}
     requester_field = "claimant"
+    summary_fields = ("claimant", "owner_unit", "budget", "title", "total", "items")
 
     claimant = ReferenceField(Employee, required=True, reverse_delete_rule=DENY, verbose_name=_l("Claimant"))
     title = StringField(required=True, max_length=120, verbose_name=_l("Purpose"))

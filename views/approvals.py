@@ -23,7 +23,7 @@ from models.common import choice_label, field_error
 from models.org import Employee
 from models.settings import Setting
 from portal import approvals, notify, scope, settings
-from portal.compat import PortalMongoInterface
+from portal.compat import PortalMongoInterface, formatter_for
 from portal.modelview import PortalModelView, ScopedModelView
 
 _STAMPS = ["created_at", "created_by", "updated_at", "updated_by", "version"]
@@ -223,6 +223,8 @@ class ApprovalsView(BaseView):
         pending = raw["state"] == "pending"
         is_requester = actor.employee_id is not None and actor.employee_id == raw["requester"]
         endpoint = document_endpoint(raw["document"])
+        handler = approvals.HANDLERS.get(raw["document"])
+        document = handler.document.objects(pk=raw["doc_id"]).first() if handler else None
         return self.render_template(
             "portal/approvals/request.html", req=request_doc, raw=raw, errors=errors or {}, typed=typed or {},
             can_decide=can_decide, on_behalf=on_behalf, is_requester=is_requester and pending,
@@ -232,9 +234,20 @@ class ApprovalsView(BaseView):
             eligible=approvals.eligible_people(raw) if can_decide else [],
             people=_people() if pending or is_requester else [],
             document_url=url_for(endpoint, pk=raw["doc_id"]) if endpoint else None,
+            summary=_summary(document) if document is not None else [],
             document_label=document_label, step_title=_step_title, notes=NOTES, step_states=STEP_STATES,
             role_label=lambda role: choice_label(APPROVER_ROLES, role),
             history_actions=HISTORY_ACTIONS, request_states=REQUEST_STATES, to_local=settings.to_local, now=_now())
+
+
+def _summary(document) -> list[tuple[str, object]]:
+    """(label, formatted value) of the fields an approver reads, in the reader's language."""
+    out = []
+    for name in document.summary_fields:
+        field = document._fields[name]
+        value = getattr(document, name, None)
+        out.append((str(field.verbose_name or name), formatter_for(field)(value)))
+    return out
 
 
 def _people() -> list[tuple[ObjectId, str]]:
