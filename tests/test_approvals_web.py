@@ -270,3 +270,13 @@ def test_an_employee_asks_for_leave_in_the_portal__FSS_4_1_1(as_role, db):
     assert response.status_code == 302 and request.reload().status == "pending"
     page = rep.get(response.headers["Location"]).data.decode()
     assert "回老家" in page  # the request page shows the document
+
+
+def test_permissions_menu_and_navbar_counts_cost_at_most_four_round_trips(counter, as_role, waiting):
+    head = as_role("DeptHead")
+    head.get("/regulations/")
+    counter.reset()
+    head.get("/regulations/")
+    navbar = {"approval_requests", "notifications", "approval_delegations"}
+    cost = sum(n for coll, n in counter.by_collection().items() if coll in SECURITY | navbar)
+    assert cost <= 4, counter.by_collection()

@@ -3,6 +3,8 @@ routes and settings; plus the base of every approvable document's view (submit, 
 
 from __future__ import annotations
 
+import time
+
 from bson import ObjectId
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
@@ -389,6 +391,11 @@ class ApprovalDelegationView(ScopedModelView):
     def pre_update(self, item):
         self._own(item)
 
+    def post_add(self, item):
+        _DELEGATORS.clear()
+
+    post_update = post_delete = post_add
+
 
 class SettingView(PortalModelView):
     """Thresholds and time limits the regulations leave to the company; Admin changes them here."""
@@ -408,8 +415,24 @@ class SettingView(PortalModelView):
     formatters_columns = {"key": lambda key: f"{settings.SETTING_LABELS.get(key, key)} ({key})"}
 
 
+_DELEGATORS: dict = {}  # (employee, day) -> (read at, delegators): the navbar's view, refreshed every minute
+DELEGATORS_TTL = 60
+
+
+def _navbar_delegators(employee_id) -> list:
+    key = (employee_id, settings.local_today())
+    now = time.monotonic()
+    hit = _DELEGATORS.get(key)
+    if hit is None or now - hit[0] > DELEGATORS_TTL:
+        if len(_DELEGATORS) > 10000:
+            _DELEGATORS.clear()
+        hit = _DELEGATORS[key] = (now, approvals.delegators_for(employee_id, key[1]))
+    return hit[1]
+
+
 def nav_counts() -> dict:
-    """Approvals waiting for the signed-in user and their unread notifications (navbar); cached per request."""
+    """Approvals waiting for the signed-in user and their unread notifications (navbar): two counts a page.
+    Who the user stands in for is remembered for a minute; deciding always reads it afresh."""
     from portal.security import request_cache
 
     cache = request_cache()
@@ -419,8 +442,7 @@ def nav_counts() -> dict:
         if user is not None and getattr(user, "is_authenticated", False):
             actor = scope.actor()
             if actor.employee_id is not None:
-                delegators = approvals.delegators_for(actor.employee_id, settings.local_today())
-                counts = {"inbox": approvals.inbox_count(actor, delegators),
+                counts = {"inbox": approvals.inbox_count(actor, _navbar_delegators(actor.employee_id)),
                           "unread": notify.unread_count(actor.employee_id), "show": True}
         cache["nav"] = counts
     return cache["nav"]
