@@ -174,6 +174,7 @@ class ApprovalRequest(PortalDocument):
     requester = ObjectIdField(required=True)
     requester_name = StringField(max_length=64, verbose_name=_l("Requester"))
     submitted_by = StringField(max_length=64)
+    submitter = ObjectIdField()  # the Employee who submitted (a clerk for a colleague): never an approver
     owner_unit = ObjectIdField()
     state = StringField(required=True, choices=REQUEST_STATES, default="pending", verbose_name=_l("State"))
     round = IntField(default=1)

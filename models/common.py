@@ -45,8 +45,11 @@ def money(value) -> Decimal:
     if isinstance(value, float):
         value = repr(value)
     try:
-        return Decimal(value if value is not None else 0).quantize(CENT, rounding=ROUND_HALF_UP)
-    except (InvalidOperation, TypeError, ValueError) as exc:
+        amount = Decimal(value if value is not None else 0)
+        if not amount.is_finite() or abs(amount) >= 10**13:
+            raise ValueError(f"not an amount: {value!r}")
+        return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    except (InvalidOperation, TypeError) as exc:
         raise ValueError(f"not an amount: {value!r}") from exc
 
 

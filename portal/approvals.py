@@ -124,8 +124,10 @@ def role_holders(role: str, exclude: Iterable = ()) -> list[ObjectId]:
     return [r["employee"] for r in rows if r["employee"] not in skip]
 
 
-def resolve_steps(route: ApprovalRoute, doc, requester_id) -> list[dict]:
-    """The steps of `route` that apply to `doc`, each with its approver found in the org tree."""
+def resolve_steps(route: ApprovalRoute, doc, requester_id, submitter_id=None) -> list[dict]:
+    """The steps of `route` that apply to `doc`, each with its approver found in the org tree. Neither the
+    requester nor whoever submits for them (maker and checker) approves: their step goes one level up."""
+    makers = {requester_id, submitter_id} - {None}
     chain = unit_chain(getattr(doc.owner_unit, "pk", None))
     amount = doc.approval_amount()
     steps, assigned = [], []
@@ -135,12 +137,12 @@ def resolve_steps(route: ApprovalRoute, doc, requester_id) -> list[dict]:
         base = {"label": rs.label or "", "kind": rs.approver, "role": rs.role, "time_limit_hours": rs.time_limit_hours,
                 "state": "waiting"}
         if rs.approver == "role":
-            if not role_holders(rs.role, exclude=[requester_id]):
+            if not role_holders(rs.role, exclude=makers):
                 raise Refused(_l("Nobody but you holds the role %(role)s: step %(step)s cannot be decided.",
                                  role=choice_label(APPROVER_ROLES, rs.role), step=len(steps) + 1))
             steps.append(base)
             continue
-        approver, note = _person_for(rs, chain, requester_id)
+        approver, note = _person_for(rs, chain, makers)
         if approver is None:
             raise Refused(_l("Step %(step)s has no approver: no unit above %(unit)s has a head. Ask HR to set one.",
                              step=len(steps) + 1, unit=chain[0]["name"] if chain else "?"))
@@ -159,9 +161,9 @@ def resolve_steps(route: ApprovalRoute, doc, requester_id) -> list[dict]:
     return steps
 
 
-def _person_for(rs, chain: list[dict], requester_id) -> tuple[ObjectId | None, str | None]:
-    """The approver of an org-tree or named step; the requester never approves: the step goes one level up."""
-    if rs.approver == "person" and rs.person is not None and rs.person.pk != requester_id:
+def _person_for(rs, chain: list[dict], makers: set) -> tuple[ObjectId | None, str | None]:
+    """The approver of an org-tree or named step; a maker never approves: the step goes one level up."""
+    if rs.approver == "person" and rs.person is not None and rs.person.pk not in makers:
         return rs.person.pk, None
     start = 0
     if rs.approver == "branch_head":
@@ -169,9 +171,9 @@ def _person_for(rs, chain: list[dict], requester_id) -> tuple[ObjectId | None, s
     moved = False
     for unit in chain[start:]:
         head = unit.get("head")
-        if head is not None and head != requester_id:
+        if head is not None and head not in makers:
             return head, ("moved_up" if moved else None)
-        moved = moved or head == requester_id
+        moved = moved or head in makers
     return None, None
 
 
@@ -210,7 +212,7 @@ def submit(doc, actor: Actor, now: dt.datetime | None = None) -> ObjectId:
     route = ApprovalRoute.objects(document=name, active=True).first()
     if route is None:
         raise Refused(_l("There is no active approval route for this kind of document. Ask an administrator."))
-    steps = resolve_steps(route, doc, requester)
+    steps = resolve_steps(route, doc, requester, actor.employee_id)
     extra = {"submitted_at": now}
     if doc.requester_field == "requested_by" and doc._data.get("requested_by") is None:
         extra["requested_by"] = requester
@@ -239,6 +241,7 @@ def _open(doc, route, steps: list[dict], requester, actor: Actor, now) -> Object
     state = {
         "title": doc.approval_title()[:200], "amount": _fen(doc.approval_amount()), "route_code": route.code,
         "requester": requester, "requester_name": requester_name, "submitted_by": actor.username,
+        "submitter": actor.employee_id,
         "owner_unit": getattr(doc.owner_unit, "pk", None), "state": "pending",
         "steps": [StepState(**s).to_mongo().to_dict() for s in steps], "current": first,
         "current_approver": current.get("approver"), "current_role": current.get("role") if not
@@ -319,7 +322,7 @@ def authority(raw: dict, actor: Actor, today: dt.date | None = None) -> tuple[Ob
     me = actor.employee_id
     if me is None:
         raise Refused(_l("Your login is not linked to an employee record."))
-    if me == raw["requester"]:
+    if me == raw["requester"] or me == raw.get("submitter"):
         raise Refused(_l("Nobody approves their own request."))
     if me in (raw.get("deciders") or []):
         raise Refused(_l("You have already decided a step of this request; another person decides this one."))
@@ -351,6 +354,7 @@ def may_view(raw: dict, actor: Actor) -> bool:
 # ---- decisions ---------------------------------------------------------------------------------------
 def _commit(raw: dict, sets: dict, entries: list[dict], now, actor: Actor, add_to_set: dict | None = None) -> None:
     """The one atomic write of a change: only if nobody changed the request since it was read."""
+    entries = [{"round": raw.get("round", 1), **e} for e in entries]
     update = {"$set": {**sets, "updated_at": now, "updated_by": actor.username}, "$inc": {"seq": 1},
               "$push": {"history": {"$each": [_raw_entry(e) for e in entries]}}}
     if add_to_set:
@@ -468,7 +472,7 @@ def eligible_people(raw: dict) -> list[tuple[ObjectId, str]]:
     role), minus the requester and everyone who already decided a step. (id, name) pairs by name."""
     step = raw["steps"][raw["current"]]
     roles = ["DeptHead"] + ([step["role"]] if step.get("role") else [])
-    exclude = {raw["requester"], *(raw.get("deciders") or []), step.get("approver")}
+    exclude = {raw["requester"], raw.get("submitter"), *(raw.get("deciders") or []), step.get("approver")}
     ids = {e for role in roles for e in role_holders(role, exclude)}
     rows = Employee._get_collection().find({"_id": {"$in": sorted(ids)}, "status": {"$ne": "left"}}, {"name": 1})
     return sorted(((r["_id"], r["name"]) for r in rows), key=lambda p: p[1])
@@ -534,8 +538,7 @@ def copy_to(request_id, actor: Actor, employee_ids: Iterable, comment: str = "",
     raw = load(request_id)
     if raw is None:
         raise Refused(_l("No such request."))
-    if actor.employee_id is None or not (actor.employee_id == raw["requester"]
-                                         or actor.employee_id in (raw.get("participants") or [])):
+    if not may_copy(raw, actor):
         raise Refused(_l("Only the requester or an approver can copy a request to others."))
     ids = []
     for value in employee_ids:
@@ -555,6 +558,15 @@ def copy_to(request_id, actor: Actor, employee_ids: Iterable, comment: str = "",
     return new
 
 
+def may_copy(raw: dict, actor: Actor) -> bool:
+    """The requester and the approvers (and their deputies) may copy a request to others; copied people not."""
+    me = actor.employee_id
+    if me is None:
+        return False
+    approvers = {s.get(k) for s in raw.get("steps") or [] for k in ("approver", "decided_by")}
+    return me in {raw["requester"], raw.get("submitter")} | approvers - {None}
+
+
 def urge(request_id, actor: Actor, now: dt.datetime | None = None) -> dict:
     """The requester reminds the current approver; at most once per hour."""
     now = now or utcnow()
@@ -572,7 +584,8 @@ def urge(request_id, actor: Actor, now: dt.datetime | None = None) -> dict:
     result = ApprovalRequest._get_collection().update_one(
         {"_id": raw["_id"], "state": "pending", "last_urged_at": last},
         {"$set": {"last_urged_at": now},
-         "$push": {"history": _raw_entry(_entry(actor, "urge", now, raw["current"], step, ""))}})
+         "$push": {"history": _raw_entry(_entry(actor, "urge", now, raw["current"], step, "",
+                                                round_no=raw.get("round", 1)))}})
     if result.modified_count != 1:
         raise Refused(_l("Someone acted on this request a moment ago. Reload it to see where it stands."))
     notify.post([_step_message(raw, step, "urged", message_params(raw, actor, step, ""))], now)
@@ -581,7 +594,8 @@ def urge(request_id, actor: Actor, now: dt.datetime | None = None) -> dict:
 
 def append_history(request_id, actor: Actor, action: str, now, comment: str = "") -> None:
     """Record an event after the route has closed (payment, for one); the history only ever grows."""
-    entry = _raw_entry(_entry(actor, action, now, None, None, comment))
+    raw = ApprovalRequest._get_collection().find_one({"_id": request_id}, {"round": 1}) or {}
+    entry = _raw_entry(_entry(actor, action, now, None, None, comment, round_no=raw.get("round", 1)))
     ApprovalRequest._get_collection().update_one({"_id": request_id}, {"$push": {"history": entry}})
 
 
@@ -604,7 +618,8 @@ def _link(raw: dict) -> str:
 def current_people(raw: dict, step: dict) -> list[ObjectId]:
     if step.get("approver") is not None:
         return [step["approver"]]
-    return role_holders(step.get("role"), exclude=[raw["requester"], *(raw.get("deciders") or [])])
+    makers = [raw["requester"], raw.get("submitter")]
+    return role_holders(step.get("role"), exclude=[*makers, *(raw.get("deciders") or [])])
 
 
 def _step_message(raw: dict, step: dict, kind: str = "waiting", params: dict | None = None) -> tuple:
@@ -622,7 +637,8 @@ def inbox_query(actor: Actor, delegators: Iterable = ()) -> dict | None:
     roles = sorted(r for r, _label in APPROVER_ROLES if r in actor.roles)
     if roles:
         ors.append({"current_role": {"$in": roles}})
-    return {"state": "pending", "requester": {"$ne": me}, "deciders": {"$ne": me}, "$or": ors}
+    return {"state": "pending", "requester": {"$ne": me}, "submitter": {"$ne": me}, "deciders": {"$ne": me},
+            "$or": ors}
 
 
 def inbox(actor: Actor, today: dt.date, limit: int = 200) -> list[dict]:

@@ -59,9 +59,10 @@ def _coerce(datamodel, column: str, value: Any) -> Any:
         return _BAD
     if isinstance(field, me.DecimalField):
         try:
-            return Decimal(value.strip())
+            number = Decimal(value.strip())
         except InvalidOperation:
             return _BAD
+        return number if number.is_finite() and abs(number) < 10**13 else _BAD
     if isinstance(field, me.DateField):
         from datetime import date
 
@@ -636,8 +637,8 @@ def form_field_for(field: me.BaseField, name: str, nested: bool = False) -> Fiel
     if getattr(field, "choices", None) and isinstance(field, me.StringField):
         return _choice_field(field, label, required)
     if isinstance(field, me.DecimalField):
-        return DecimalField(label, places=getattr(field, "precision", 2), validators=req + _range(field),
-                            widget=BS3TextFieldWidget())
+        return DecimalField(label, places=getattr(field, "precision", 2),
+                            validators=[*req, _finite, *_range(field)], widget=BS3TextFieldWidget())
     if isinstance(field, me.DateField):
         return DateField(label, validators=req, widget=DatePickerWidget(), format="%Y-%m-%d")
     if isinstance(field, me.ListField) and isinstance(field.field, me.StringField):
@@ -665,6 +666,14 @@ def _reference_field(field: me.ReferenceField, label, required: bool) -> QuerySe
                             query_func=lambda: list(document_type.objects.limit(RELATED_SELECT_MAX)),
                             get_pk_func=lambda obj: obj.pk, allow_blank=not required,
                             blank_text=lazy_gettext("(none)"), widget=Select2Widget())
+
+
+def _finite(form, field) -> None:
+    """NaN, infinities and absurd magnitudes are not numbers a person means (and break range checks)."""
+    data = field.data
+    if isinstance(data, Decimal) and (not data.is_finite() or abs(data) >= 10**13):
+        field.errors[:] = []
+        raise wtv.StopValidation(gettext("Enter a number."))
 
 
 def _range(field) -> list:

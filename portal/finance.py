@@ -81,6 +81,8 @@ def excess_for(claim: ExpenseClaim) -> Decimal:
 def pay(claim: ExpenseClaim, actor: approvals.Actor, now=None) -> None:
     """Finance pays an approved claim; from then on it counts as the budget's actual spend."""
     now = now or utcnow()
+    if actor.employee_id is not None and actor.employee_id == getattr(claim.claimant, "pk", None):
+        raise approvals.Refused(_l("Nobody pays their own claim: another member of Finance does."))
     if not approvals.transition(ExpenseClaim, claim.pk, "pay", now, {"paid_at": now, "paid_by": actor.username}):
         raise approvals.Refused(_l("Only an approved claim can be paid."))
     if claim.approval is not None:

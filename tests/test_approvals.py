@@ -321,3 +321,32 @@ def test_decisions_notify_the_requester_and_the_next_approvers(line):
     assert (told("finance", "waiting"), told("sales_rep", "decided")) == (1, 1)
     walk(request_id, "finance")
     assert told("sales_rep", "approved") == 1
+
+
+# ---- found in review: each stays fixed --------------------------------------------------------------------
+def test_no_withdraw_after_a_decision_in_a_later_round(line):
+    document = claim("sales_rep", 100, line)
+    request_id = approvals.submit(document, actor("sales_rep"))
+    approvals.decide(request_id, actor("sales_head"), "return", "补充说明")
+    approvals.submit(document.reload(), actor("sales_rep"))
+    walk(request_id, "sales_head")
+    with pytest.raises(Refused, match="already decided"):
+        approvals.withdraw(request_id, actor("sales_rep"))
+    assert approvals.load(request_id)["history"][-1]["round"] == 2
+
+
+def test_whoever_submits_for_a_colleague_does_not_approve_it__maker_checker(line):
+    document = claim("sales_rep", 100, line)
+    request_id = approvals.submit(document, actor("sales_head"))  # the head files his employee's claim
+    raw = approvals.load(request_id)
+    assert raw["current_approver"] == person("branch_head").pk and raw["submitter"] == person("sales_head").pk
+    with pytest.raises(Refused, match="own request"):
+        approvals.decide(request_id, actor("sales_head"), "approve")
+    assert request_id not in [r["_id"] for r in approvals.inbox(actor("sales_head"), local_today())]
+
+
+def test_a_cc_reader_cannot_copy_the_request_on(line):
+    request_id = approvals.submit(claim("sales_rep", 100, line), actor("sales_rep"))
+    approvals.copy_to(request_id, actor("sales_rep"), [person("sales_clerk").pk])
+    with pytest.raises(Refused):
+        approvals.copy_to(request_id, actor("sales_clerk"), [person("service_clerk").pk])

@@ -280,3 +280,36 @@ def test_permissions_menu_and_navbar_counts_cost_at_most_four_round_trips(counte
     navbar = {"approval_requests", "notifications", "approval_delegations"}
     cost = sum(n for coll, n in counter.by_collection().items() if coll in SECURITY | navbar)
     assert cost <= 4, counter.by_collection()
+
+
+@pytest.mark.parametrize("to_step", ["²", "9" * 5000, "-1", "abc", "1"])
+def test_a_strange_return_target_is_refused_cleanly(as_role, waiting, to_step):
+    head = as_role("DeptHead")
+    url = f"/approvals/request/{waiting}"
+    response = head.post_form(f"{url}/return", {"comment": "请修改", "to_step": to_step}, form_url=url)
+    assert response.status_code in (302, 422)
+
+
+def test_bulk_approve_does_not_reveal_requests_outside_my_reach(as_role, waiting):
+    clerk = as_role("service_clerk")
+    response = clerk.post_form("/approvals/bulk", {"request_id": str(waiting)}, form_url="/resetmypassword/form",
+                               follow_redirects=True)
+    assert "客户拜访差旅" not in response.data.decode()
+
+
+def test_nobody_makes_themselves_a_deputy_or_rewrites_someone_elses_delegation__DSC_2_2_2(as_role, db):
+    today = local_today().isoformat()
+    hr = as_role("HR")
+    data = {"delegator": str(person("sales_head").pk), "deputy": str(person("hr").pk), "start": today,
+            "end": today, "active": "y"}
+    hr.post_form("/approvaldelegationview/add", data)
+    assert not ApprovalDelegation.objects(deputy=person("hr").pk)
+    mine = ApprovalDelegation(delegator=person("sales_head"), deputy=person("sales_rep"), start=local_today(),
+                              end=local_today()).save()
+    rep = as_role("Employee")
+    forged = {**data, "delegator": str(person("sales_rep").pk), "deputy": str(person("sales_clerk").pk),
+              "version": str(mine.version)}
+    rep.post_form(f"/approvaldelegationview/edit/{mine.pk}", forged, form_url="/approvaldelegationview/add")
+    rep.get(f"/approvaldelegationview/delete/{mine.pk}")
+    stored = ApprovalDelegation.objects(pk=mine.pk).first()
+    assert stored is not None and stored.delegator.pk == person("sales_head").pk

@@ -211,3 +211,21 @@ def test_the_budget_list_shows_derived_spending(as_role, db):
     finance.pay(document.reload(), actor("finance"))
     page = as_role("Finance").get(f"/budgetview/show/{line.pk}").data.decode()
     assert "2,000.00" in page and "6,000.00" in page
+
+
+def test_nobody_pays_their_own_claim(db):
+    document = claim("finance", 300, budget_line("BR-FIN"))
+    ExpenseClaim._get_collection().update_one({"_id": document.pk}, {"$set": {"status": "approved"}})
+    with pytest.raises(Refused, match="own claim"):
+        finance.pay(document.reload(), actor("finance"))
+
+
+@pytest.mark.parametrize("value", ["NaN", "sNaN", "Infinity", "1e30"])
+def test_absurd_numbers_get_a_message_not_an_error(as_role, db, value):
+    finance_user = as_role("Finance")
+    data = {"year": str(local_today().year), "owner_unit": str(unit("BR-SALES").pk), "kind": "cost",
+            "category": "rent", "annual_amount": value, "quarters": ["1", "1", "1", value]}
+    response = finance_user.post_form("/budgetview/add", data)
+    assert response.status_code == 200 and "Enter" in response.data.decode()
+    assert finance_user.get(f"/budgetincreaseview/add?amount={value}").status_code == 200
+    assert finance_user.get(f"/budgetview/list/?_flt_0_annual_amount={value}").status_code == 200

@@ -159,7 +159,8 @@ class ApprovalsView(BaseView):
                 done += 1
             except approvals.Refused as exc:
                 raw = approvals.load(value)
-                failed.append(f"{raw['title'] if raw else value}: {exc.message}")
+                visible = raw is not None and approvals.may_view(raw, actor)
+                failed.append(f"{raw['title'] if visible else gettext('A request')}: {exc.message}")
         if done:
             flash(gettext("Approved %(n)s requests.", n=done), "success")
         for message in failed:
@@ -195,7 +196,8 @@ class ApprovalsView(BaseView):
         try:
             if action in ("approve", "reject", "return"):
                 to_step = form.get("to_step", "")
-                approvals.decide(raw, actor, action, comment, to_step=int(to_step) if to_step.isdigit() else None)
+                step = int(to_step) if to_step.isascii() and to_step.isdigit() and len(to_step) < 4 else None
+                approvals.decide(raw, actor, action, comment, to_step=step)
             elif action == "withdraw":
                 approvals.withdraw(raw, actor, comment)
             elif action == "add_sign":
@@ -232,7 +234,7 @@ class ApprovalsView(BaseView):
             can_decide=can_decide, on_behalf=on_behalf, is_requester=is_requester and pending,
             may_withdraw=is_requester and pending and not any(
                 e.action in ("approve", "return") and e.round == request_doc.round for e in request_doc.history),
-            may_cc=actor.employee_id is not None and (is_requester or actor.employee_id in raw.get("participants", [])),
+            may_cc=approvals.may_copy(raw, actor),
             eligible=approvals.eligible_people(raw) if can_decide else [],
             people=_people() if pending or is_requester else [],
             document_url=url_for(endpoint, pk=raw["doc_id"]) if endpoint else None,
@@ -374,14 +376,27 @@ class ApprovalDelegationView(ScopedModelView):
         me = scope.current_employee_id()
         return query if query is None or me is None else query | Q(deputy=me)
 
-    def _own(self, item):
-        if scope.role_names() & self.scope_all_roles:
-            return
+    def _own(self, item, stored_delegator=None):
+        """A manager names deputies for themselves; HR and Admin for anyone, but nobody for their own gain."""
+        roles = scope.role_names()
         me = scope.current_employee_id()
+        if "Admin" in roles:
+            return
         if me is None:
             raise scope.ScopeDenied(gettext("Your login is not linked to an employee record."))
-        if item.delegator is None or item.delegator.pk != me:
+        if item.deputy is not None and item.deputy.pk == me and (item.delegator is None or item.delegator.pk != me):
+            raise field_error("deputy", _l("You cannot make yourself someone else's deputy; ask HR or an Admin."))
+        if roles & self.scope_all_roles:
+            return
+        for delegator in (item.delegator.pk if item.delegator is not None else None, stored_delegator):
+            if delegator is not None and delegator != me:
+                raise field_error("delegator", _l("You can only name a deputy for yourself."))
+        if item.delegator is None:
             raise field_error("delegator", _l("You can only name a deputy for yourself."))
+
+    def _stored_delegator(self, item):
+        row = ApprovalDelegation._get_collection().find_one({"_id": item.pk}, {"delegator": 1}) or {}
+        return row.get("delegator")
 
     def pre_add(self, item):
         if item.delegator is None and not scope.role_names() & self.scope_all_roles:
@@ -389,8 +404,12 @@ class ApprovalDelegationView(ScopedModelView):
         self._own(item)
 
     def pre_update(self, item):
-        self._own(item)
+        self._own(item, self._stored_delegator(item))
 
+    def pre_delete(self, item):
+        stored = self._stored_delegator(item)
+        if not scope.role_names() & {"Admin", "HR"} and stored != scope.current_employee_id():
+            raise ValidationError(gettext("Only the manager who named the deputy can remove it."))
     def post_add(self, item):
         _DELEGATORS.clear()
 

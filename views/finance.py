@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from decimal import Decimal, InvalidOperation
 
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import expose, has_access
@@ -13,6 +12,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from wtforms import validators as wtv
 
+from models.common import money
 from models.finance import Budget, BudgetIncrease, ExpenseClaim
 from models.org import Employee, OrgUnit
 from portal import approvals, finance, scope, uploads
@@ -111,8 +111,8 @@ class BudgetIncreaseView(ApprovableView):
         budget = next((b for b in _budget_choices() if str(b.pk) == request.args.get("budget")), None)
         if budget is not None:
             form.budget.data = budget
-        with contextlib.suppress(InvalidOperation):
-            form.amount.data = Decimal(request.args.get("amount", ""))
+        with contextlib.suppress(ValueError):
+            form.amount.data = money(request.args.get("amount", "")) if request.args.get("amount") else None
         if request.args.get("reason"):
             form.reason.data = request.args["reason"][:500]
 
