@@ -293,6 +293,13 @@ def _raw_entry(entry: dict) -> dict:
 
 
 # ---- authority ---------------------------------------------------------------------------------------
+def _existing(request_id) -> dict:
+    raw = load(request_id)
+    if raw is None:
+        raise Refused(_l("No such request."))
+    return raw
+
+
 def load(request_id) -> dict | None:
     """A request as stored; a request already read in this call is passed through (its `seq` guards writes)."""
     if isinstance(request_id, dict):
@@ -370,9 +377,7 @@ def decide(request_id, actor: Actor, action: str, comment: str = "", to_step: in
     if action not in ("approve", "reject", "return"):
         raise Refused(_l("Unknown action."))
     now = now or utcnow()
-    raw = load(request_id)
-    if raw is None:
-        raise Refused(_l("No such request."))
+    raw = _existing(request_id)
     on_behalf = authority(raw, actor, settings.local_today(now))
     if action != "approve" and not (comment or "").strip():
         raise Refused(_l("Give a reason: the requester needs to know why."))
@@ -492,52 +497,49 @@ def _target(raw: dict, employee_id, actor: Actor) -> tuple[ObjectId, str]:
     return match
 
 
-def add_sign(request_id, actor: Actor, employee_id, comment: str = "", now: dt.datetime | None = None) -> dict:
-    """The current approver adds an approver right after their own step (加签)."""
+def _hand_over(request_id, actor: Actor, employee_id, comment: str, now, action: str, kind: str, change) -> dict:
+    """Add-sign and transfer: the current approver brings in an eligible person; `change` edits the steps."""
     now = now or utcnow()
-    raw = load(request_id)
-    if raw is None:
-        raise Refused(_l("No such request."))
+    raw = _existing(request_id)
     authority(raw, actor, settings.local_today(now))
     oid, name = _target(raw, employee_id, actor)
     steps = [dict(s) for s in raw["steps"]]
     index = raw["current"]
-    added = StepState(label="", kind="person", approver=oid, approver_name=name, state="waiting",
-                      time_limit_hours=steps[index].get("time_limit_hours") or 48, note="added").to_mongo().to_dict()
-    steps.insert(index + 1, added)
-    entry = _entry(actor, "add_sign", now, index, steps[index], comment)
+    sets = {"steps": steps, **change(steps, index, oid, name, now)}
+    entry = _entry(actor, action, now, index, steps[index], comment)
     entry["comment"] = f"{name}: {entry['comment']}".rstrip(": ")
-    _commit(raw, {"steps": steps}, [entry], now, actor, add_to_set={"participants": oid})
-    notify.post([([oid], "added", message_params(raw, actor, steps[index], comment), _link(raw))], now)
-    return {**raw, "steps": steps}
+    _commit(raw, sets, [entry], now, actor, add_to_set={"participants": oid})
+    notify.post([([oid], kind, message_params(raw, actor, steps[index], comment), _link(raw))], now)
+    return {**raw, **sets}
+
+
+def add_sign(request_id, actor: Actor, employee_id, comment: str = "", now: dt.datetime | None = None) -> dict:
+    """The current approver adds an approver right after their own step (加签)."""
+
+    def insert(steps, index, oid, name, _now):
+        steps.insert(index + 1, StepState(label="", kind="person", approver=oid, approver_name=name, state="waiting",
+                                          time_limit_hours=steps[index].get("time_limit_hours") or 48,
+                                          note="added").to_mongo().to_dict())
+        return {}
+
+    return _hand_over(request_id, actor, employee_id, comment, now, "add_sign", "added", insert)
 
 
 def transfer(request_id, actor: Actor, employee_id, comment: str = "", now: dt.datetime | None = None) -> dict:
-    """Hand the current step to another eligible person (转交)."""
-    now = now or utcnow()
-    raw = load(request_id)
-    if raw is None:
-        raise Refused(_l("No such request."))
-    authority(raw, actor, settings.local_today(now))
-    oid, name = _target(raw, employee_id, actor)
-    steps = [dict(s) for s in raw["steps"]]
-    index = raw["current"]
-    steps[index].update(approver=oid, approver_name=name, note="transferred")
-    entry = _entry(actor, "transfer", now, index, steps[index], comment)
-    entry["comment"] = f"{name}: {entry['comment']}".rstrip(": ")
-    sets = {"steps": steps, **_enter(steps, index, now)}
-    _commit(raw, sets, [entry], now, actor, add_to_set={"participants": oid})
-    notify.post([([oid], "transferred", message_params(raw, actor, steps[index], comment), _link(raw))], now)
-    return {**raw, **sets}
+    """Hand the current step to another eligible person (转交); their time limit starts now."""
+
+    def hand(steps, index, oid, name, now):
+        steps[index].update(approver=oid, approver_name=name, note="transferred")
+        return _enter(steps, index, now)
+
+    return _hand_over(request_id, actor, employee_id, comment, now, "transfer", "transferred", hand)
 
 
 def copy_to(request_id, actor: Actor, employee_ids: Iterable, comment: str = "",
             now: dt.datetime | None = None) -> list[ObjectId]:
     """CC: let people who need to know follow the request (抄送); the requester or an approver may."""
     now = now or utcnow()
-    raw = load(request_id)
-    if raw is None:
-        raise Refused(_l("No such request."))
+    raw = _existing(request_id)
     if not may_copy(raw, actor):
         raise Refused(_l("Only the requester or an approver can copy a request to others."))
     ids = []

@@ -56,19 +56,24 @@ class ApprovableView(ScopedModelView):
 
     show_template = "portal/approvable_show.html"
 
-    @expose("/submit/<pk>", methods=["POST"])
-    @has_access
-    def submit(self, pk):
+    def run_on(self, pk, act, done: str, where=None):
+        """Apply a service to a record in the user's scope; a refusal is shown on the record's page."""
         item = self.get_item(pk)
         if item is None:
             abort(404)
         try:
-            request_id = approvals.submit(item, scope.actor())
+            result = act(item, scope.actor())
         except approvals.Refused as exc:
             flash(str(exc.message), "danger")
             return redirect(url_for(f"{type(self).__name__}.show", pk=pk))
-        flash(gettext("Submitted for approval."), "success")
-        return redirect(url_for("ApprovalsView.request_page", request_id=request_id))
+        flash(done, "success")
+        return redirect(where(result) if where else url_for(f"{type(self).__name__}.show", pk=pk))
+
+    @expose("/submit/<pk>", methods=["POST"])
+    @has_access
+    def submit(self, pk):
+        return self.run_on(pk, approvals.submit, gettext("Submitted for approval."),
+                           lambda request_id: url_for("ApprovalsView.request_page", request_id=request_id))
 
     def show_context(self, item) -> dict:
         raw = approvals.load(item.approval) if item.approval else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, request
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.fieldwidgets import Select2Widget
@@ -15,7 +15,7 @@ from wtforms import validators as wtv
 from models.common import money
 from models.finance import Budget, BudgetIncrease, ExpenseClaim
 from models.org import Employee, OrgUnit
-from portal import approvals, finance, scope, uploads
+from portal import finance, scope, uploads
 from portal.compat import PortalMongoInterface, format_money
 from views.approvals import ApprovableView
 
@@ -167,13 +167,4 @@ class ExpenseClaimView(ApprovableView):
     @expose("/pay/<pk>", methods=["POST"])
     @has_access
     def pay(self, pk):
-        item = self.get_item(pk)
-        if item is None:
-            abort(404)
-        try:
-            finance.pay(item, scope.actor())
-        except approvals.Refused as exc:
-            flash(str(exc.message), "danger")
-        else:
-            flash(gettext("Marked as paid."), "success")
-        return redirect(url_for("ExpenseClaimView.show", pk=pk))
+        return self.run_on(pk, finance.pay, gettext("Marked as paid."))
