@@ -197,10 +197,6 @@ class ApprovalRequest(PortalDocument):
     def __str__(self) -> str:
         return self.title
 
-    @property
-    def current_step(self):
-        return self.steps[self.current] if self.state == "pending" and 0 <= self.current < len(self.steps) else None
-
 
 class ApprovalDelegation(PortalDocument):
     """While a manager is away their deputy receives and decides their approvals (DSC 2(2)2)."""

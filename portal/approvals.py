@@ -61,15 +61,14 @@ class Handler:
     document: type
     all_roles: frozenset[str]
     on_submit: Callable | None = None  # after the document is claimed; may raise Refused to undo the submit
-    on_approved: Callable | None = None
 
 
 HANDLERS: dict[str, Handler] = {}
 
 
-def register(document, all_roles: Iterable[str] = (), on_submit=None, on_approved=None) -> None:
+def register(document, all_roles: Iterable[str] = (), on_submit=None) -> None:
     """Make a document class approvable; `all_roles` may open every request of that kind."""
-    HANDLERS[document.__name__] = Handler(document, frozenset(all_roles) | ALL_SEEING, on_submit, on_approved)
+    HANDLERS[document.__name__] = Handler(document, frozenset(all_roles) | ALL_SEEING, on_submit)
 
 
 def step_title(label: str | None, kind: str | None, role: str | None) -> str:
@@ -292,6 +291,11 @@ def _raw_entry(entry: dict) -> dict:
     return HistoryEntry(**entry).to_mongo().to_dict()
 
 
+def history_entry(actor: Actor, action: str, now, step_index, step: dict | None, round_no: int) -> dict:
+    """A history entry as stored, for services that push it with their own conditional update."""
+    return _raw_entry(_entry(actor, action, now, step_index, step, "", round_no=round_no))
+
+
 # ---- authority ---------------------------------------------------------------------------------------
 def _existing(request_id) -> dict:
     raw = load(request_id)
@@ -446,8 +450,6 @@ def _close_document(raw: dict, action: str, now) -> None:
     handler = HANDLERS[raw["document"]]
     extra = {"decided_at": now} if action in ("approve", "reject") else {}
     transition(handler.document, raw["doc_id"], action, now, extra)
-    if action == "approve" and handler.on_approved is not None:
-        handler.on_approved(raw["doc_id"])
 
 
 def withdraw(request_id, actor: Actor, comment: str = "", now: dt.datetime | None = None) -> dict:

@@ -51,7 +51,7 @@ def approval_reminders(now: dt.datetime) -> list[Sent]:
         entered = raw["entered_at"]
         link = approvals.REQUEST_PATH.format(id=raw["_id"])
         claimed = collection.update_one({"_id": raw["_id"], "entered_at": entered, "reminded_for": {"$ne": entered}},
-                                        {"$set": {"reminded_for": entered}})
+                                        {"$set": {"reminded_for": entered}, "$push": _logged(raw, step, "remind", now)})
         if claimed.modified_count:
             people = approvals.current_people(raw, step)
             notify.post([(people, "overdue", approvals.message_params(raw, None, step, ""), link)], now)
@@ -59,8 +59,9 @@ def approval_reminders(now: dt.datetime) -> list[Sent]:
                 step.get("label"), step.get("kind"), step.get("role"))))
         if now < raw["due_at"] + escalate_after:
             continue
-        claimed = collection.update_one({"_id": raw["_id"], "entered_at": entered,
-                                         "escalated_for": {"$ne": entered}}, {"$set": {"escalated_for": entered}})
+        claimed = collection.update_one({"_id": raw["_id"], "entered_at": entered, "escalated_for": {"$ne": entered}},
+                                        {"$set": {"escalated_for": entered},
+                                         "$push": _logged(raw, step, "escalate", now)})
         if claimed.modified_count:
             approvers = approvals.current_people(raw, step)
             heads = [h for h in dict.fromkeys(head_of(a) for a in approvers) if h is not None and h not in approvers]
@@ -69,6 +70,14 @@ def approval_reminders(now: dt.datetime) -> list[Sent]:
             notify.post([(heads, "escalated", params, link)], now)
             out.append(Sent("escalated", raw["title"], len(heads), params["approver"]))
     return out
+
+
+_SCHEDULER = approvals.Actor(None, "portal remind", "cli:remind")
+
+
+def _logged(raw: dict, step: dict, action: str, now) -> dict:
+    """The history entry of a reminder, pushed by the same update that claims it."""
+    return {"history": approvals.history_entry(_SCHEDULER, action, now, raw["current"], step, raw.get("round", 1))}
 
 
 SOURCES = [approval_reminders]  # later areas add theirs here

@@ -155,6 +155,7 @@ def test_remind_tells_the_approver_once_then_escalates_to_their_head(waiting):
     assert Notification.objects(recipient=person("branch_head").pk, kind="escalated",
                                 link=approvals.REQUEST_PATH.format(id=waiting)).count() == 1
     assert reminders.run(now=much_later)[0] == []
+    assert [e["action"] for e in approvals.load(waiting)["history"]][-2:] == ["remind", "escalate"]
 
 
 def test_portal_remind_runs_from_the_command_line(app, waiting):
