@@ -452,17 +452,28 @@ def _close_document(raw: dict, action: str, now) -> None:
     transition(handler.document, raw["doc_id"], action, now, extra)
 
 
-def withdraw(request_id, actor: Actor, comment: str = "", now: dt.datetime | None = None) -> dict:
-    """The requester takes a request back before anyone has decided it; the document is editable again."""
-    now = now or utcnow()
+def _own_pending(request_id, actor: Actor, not_yours) -> dict:
+    """A pending request of `actor` (withdraw and urge are the requester's), or Refused."""
     raw = load(request_id)
     if raw is None or raw.get("state") != "pending":
         raise Refused(_l("This request is no longer waiting for a decision."))
     if actor.employee_id is None or actor.employee_id != raw["requester"]:
-        raise Refused(_l("Only the requester can withdraw a request."))
+        raise Refused(not_yours)
+    return raw
+
+
+def decided_this_round(raw: dict) -> bool:
+    """Has anyone approved, returned or rejected a step since the last submission?"""
     round_no = raw.get("round", 1)
-    if any(e.get("action") in ("approve", "return", "reject") and e.get("round", 1) == round_no
-           for e in raw.get("history", [])):
+    return any(e.get("action") in ("approve", "return", "reject") and e.get("round", 1) == round_no
+               for e in raw.get("history", []))
+
+
+def withdraw(request_id, actor: Actor, comment: str = "", now: dt.datetime | None = None) -> dict:
+    """The requester takes a request back before anyone has decided it; the document is editable again."""
+    now = now or utcnow()
+    raw = _own_pending(request_id, actor, _l("Only the requester can withdraw a request."))
+    if decided_this_round(raw):
         raise Refused(_l("Someone has already decided a step: the request can no longer be withdrawn."))
     index = raw["current"]
     steps = [dict(s) for s in raw["steps"]]
@@ -574,11 +585,7 @@ def may_copy(raw: dict, actor: Actor) -> bool:
 def urge(request_id, actor: Actor, now: dt.datetime | None = None) -> dict:
     """The requester reminds the current approver; at most once per hour."""
     now = now or utcnow()
-    raw = load(request_id)
-    if raw is None or raw.get("state") != "pending":
-        raise Refused(_l("This request is no longer waiting for a decision."))
-    if actor.employee_id is None or actor.employee_id != raw["requester"]:
-        raise Refused(_l("Only the requester can urge the approver."))
+    raw = _own_pending(request_id, actor, _l("Only the requester can urge the approver."))
     last = raw.get("last_urged_at")
     if last is not None and now - last < URGE_INTERVAL:
         minutes = max(1, int((URGE_INTERVAL - (now - last)).total_seconds() // 60))

@@ -237,8 +237,7 @@ class ApprovalsView(BaseView):
         return self.render_template(
             "portal/approvals/request.html", req=request_doc, raw=raw, errors=errors or {}, typed=typed or {},
             can_decide=can_decide, on_behalf=on_behalf, is_requester=is_requester and pending,
-            may_withdraw=is_requester and pending and not any(
-                e.action in ("approve", "return") and e.round == request_doc.round for e in request_doc.history),
+            may_withdraw=is_requester and pending and not approvals.decided_this_round(raw),
             may_cc=approvals.may_copy(raw, actor),
             eligible=approvals.eligible_people(raw) if can_decide else [],
             people=_people() if pending or is_requester else [],
