@@ -15,6 +15,8 @@ from mongoengine import (
     ValidationError,
 )
 from mongoengine.errors import SaveConditionError
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 CENT = Decimal("0.01")
 
@@ -159,6 +161,48 @@ class PortalDocument(Document):
             raise StaleRecord(
                 str(_l("Someone else changed this record after you opened it. Reload it and apply your changes again."))
             ) from exc
+
+
+class Counter(Document):
+    """The last number handed out in one series ("KH-2026"); only ever incremented."""
+
+    meta = {"collection": "counters"}
+
+    id = StringField(primary_key=True, max_length=64)
+    seq = IntField(default=0)
+
+
+def next_number(prefix: str, year: int) -> str:
+    """The next number of a per-year series, e.g. `KH-2026-0001`: one atomic `$inc`, so two clerks saving at
+    the same moment get different numbers, and a number is never handed out twice (gaps are possible)."""
+    key = f"{prefix}-{year}"
+    collection = Counter._get_collection()
+    for _attempt in range(3):  # two first numbers of a year may race on the upsert; the loser retries
+        try:
+            row = collection.find_one_and_update({"_id": key}, {"$inc": {"seq": 1}}, upsert=True,
+                                                 return_document=ReturnDocument.AFTER)
+            return f"{key}-{row['seq']:04d}"
+        except DuplicateKeyError:
+            continue
+    raise RuntimeError(f"could not number {key}")
+
+
+class Numbered:
+    """Mixin of records people quote by number: the number is given on the first save, after validation, in
+    the company's time zone's year (`number_prefix`, stored in `number_field`)."""
+
+    number_prefix = ""
+    number_field = "number"
+
+    def save(self, *args, **kwargs):
+        if not getattr(self, self.number_field):
+            if kwargs.get("validate", True):
+                self.validate()  # a record that will not save does not use up a number
+                kwargs["validate"] = False
+            from portal.settings import local_today  # the company's calendar year, not UTC's
+
+            setattr(self, self.number_field, next_number(self.number_prefix, local_today().year))
+        return super().save(*args, **kwargs)
 
 
 class OwnedDocument(PortalDocument):

@@ -12,6 +12,11 @@ DEFAULTS: dict[str, tuple[str, str, str, object]] = {
                                 _l("Major expense: claims above this amount also need the branch leader")),
     "approval_escalation_hours": ("int", "24", "DSC 2(2)2",
                                   _l("Hours past a step's time limit before its approver's own head is told")),
+    "complaint_hours_critical": ("int", "4", "BRD 5(1)3", _l("Hours to answer a critical complaint")),
+    "complaint_hours_high": ("int", "24", "BRD 5(1)3", _l("Hours to answer a complaint of high severity")),
+    "complaint_hours_normal": ("int", "72", "BRD 5(1)3", _l("Hours to answer a complaint of normal severity")),
+    "customer_verify_days": ("int", "180", "BRD 5(2)3",
+                             _l("Days after which a customer's owner is reminded to re-check the file")),
 }
 MONEY_SETTINGS = tuple((key, label) for key, (kind, _v, _c, label) in DEFAULTS.items() if kind == "money")
 

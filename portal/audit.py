@@ -20,6 +20,7 @@ _cli_actor: contextvars.ContextVar[str] = contextvars.ContextVar("portal_cli_act
 _BOOKKEEPING = {"_id", "_cls", "version", "created_at", "created_by", "updated_at", "updated_by",
                 "changed_on", "changed_by", "created_on"}
 MAX_VALUE = 300
+CONFIDENTIAL_CHANGE = "(changed; confidential)"
 AUDITED = (PortalDocument, PortalUser, Role)
 
 
@@ -78,6 +79,18 @@ def diff(old: dict, new: dict, excluded: set[str], money: frozenset[str] = froze
     return changes
 
 
+def changes_of(document, old: dict, new: dict) -> list[FieldChange]:
+    """What changed between two stored forms, as the audit trail may keep it: a model's `mask_for_audit`
+    hides confidential values (a changed phone number is recorded as changed, not written down)."""
+    excluded, money = _excluded(document), _money_fields(document)
+    changes = diff(old, new, excluded, money)
+    mask = getattr(type(document), "mask_for_audit", None)
+    if mask is None or not changes:
+        return changes
+    shown = {c.field: c for c in diff(mask(old) if old else old, mask(new) if new else new, excluded, money)}
+    return [shown.get(c.field) or FieldChange(field=c.field, old="", new=CONFIDENTIAL_CHANGE) for c in changes]
+
+
 def _money_fields(document) -> frozenset[str]:
     return frozenset(f.db_field for f in document._fields.values() if isinstance(f, MoneyField))
 
@@ -120,16 +133,14 @@ def _post_save(sender, document, created=False, **kwargs):
     if not isinstance(document, AUDITED):
         return
     old = getattr(document, "_audit_old", None) or {}
-    changes = diff({} if created else old, document.to_mongo().to_dict(), _excluded(document),
-                   _money_fields(document))
+    changes = changes_of(document, {} if created else old, document.to_mongo().to_dict())
     if created or changes:
         record("create" if created else "update", document, changes, getattr(document, "_audit_note", ""))
 
 
 def _post_delete(sender, document, **kwargs):
     if isinstance(document, AUDITED):
-        record("delete", document, diff(document.to_mongo().to_dict(), {}, _excluded(document),
-                                        _money_fields(document)))
+        record("delete", document, changes_of(document, document.to_mongo().to_dict(), {}))
 
 
 def connect_signals() -> None:

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import mongoengine as me
+from bson import ObjectId
 from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.fields import QuerySelectField
-from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, DatePickerWidget, Select2Widget
+from flask_appbuilder.fieldwidgets import (
+    BS3TextFieldWidget,
+    DatePickerWidget,
+    DateTimePickerWidget,
+    Select2ManyWidget,
+    Select2Widget,
+)
 from flask_appbuilder.models.mongoengine import filters as mf
 from flask_appbuilder.models.mongoengine.interface import MongoEngineInterface
 from flask_babel import gettext, lazy_gettext
@@ -26,6 +35,7 @@ from wtforms import (
     HiddenField,
     IntegerField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -161,12 +171,43 @@ class FilterListContains(mf.BaseFilter):
         return query.filter(**{self.column_name: str(value)[:200]})
 
 
+class FilterRelationText(mf.BaseFilter):
+    """A reference to a large collection (customers, employees): rows whose referenced record's name or
+    number matches the text, or that point at the record whose id is given (links from other pages)."""
+
+    name = lazy_gettext("Name or number contains")
+
+    def apply(self, query, value):
+        if isinstance(value, (list, tuple)):
+            value = value[0] if value else ""
+        text = str(value or "").strip()[:64]
+        if not text:
+            return query
+        lookup = self.datamodel.lookup_for(self.column_name)
+        if ObjectId.is_valid(text):
+            return query.filter(**{self.column_name: ObjectId(text)})
+        ids = list(lookup.matching(text).limit(RELATED_SELECT_MAX).scalar("id"))
+        return query.filter(**{f"{self.column_name}__in": ids})
+
+
+class FilterChoiceListContains(mf.BaseFilter):
+    """ListField(StringField(choices)): rows whose list holds the chosen value."""
+
+    name = lazy_gettext("Includes")
+
+    def apply(self, query, value):
+        if isinstance(value, (list, tuple)):
+            value = value[0] if value else ""
+        return query.filter(**{self.column_name: str(value)[:64]})
+
+
 _STRING = [FilterEqual, FilterNotEqual, FilterStartsWith, FilterNotStartsWith, FilterContains, FilterNotContains]
 _ORDERED = [FilterEqual, FilterNotEqual, FilterGreater, FilterSmaller]
 
 
 class PortalFilterConverter(mf.MongoEngineFilterConverter):
     conversion_table = (
+        ("is_lookup_relation", [FilterRelationText]),
         ("is_relation_many_to_one", [FilterRelationOneToManyEqual]),
         ("is_relation_many_to_many", [FilterRelationManyToManyEqual]),
         ("is_object_id", [FilterEqual]),
@@ -177,6 +218,7 @@ class PortalFilterConverter(mf.MongoEngineFilterConverter):
         ("is_integer", _ORDERED),
         ("is_float", _ORDERED),
         ("is_numeric", _ORDERED),
+        ("is_choice_list", [FilterChoiceListContains]),
         ("is_string_list", [FilterListContains]),
     )
 
@@ -264,6 +306,18 @@ class PortalMongoInterface(MongoEngineInterface):
     def is_string_list(self, col):
         field = self._field(col)
         return isinstance(field, me.ListField) and isinstance(field.field, me.StringField)
+
+    def is_choice_list(self, col):
+        field = self._field(col)
+        return isinstance(field, me.ListField) and isinstance(field.field, me.StringField) and bool(field.field.choices)
+
+    def lookup_for(self, col):
+        """The search-as-you-type lookup of a reference column to a large collection, or None."""
+        field = self._field(col)
+        return lookup_of(field.document_type) if isinstance(field, me.ReferenceField) else None
+
+    def is_lookup_relation(self, col):
+        return self.lookup_for(col) is not None
 
     def is_relation(self, col):
         field = self._field(col)
@@ -636,11 +690,17 @@ def form_field_for(field: me.BaseField, name: str, nested: bool = False) -> Fiel
     req = [wtv.InputRequired() if required else wtv.Optional()]
     if getattr(field, "choices", None) and isinstance(field, me.StringField):
         return _choice_field(field, label, required)
+    if isinstance(field, me.ListField) and isinstance(field.field, me.StringField) and field.field.choices:
+        return SelectMultipleField(label, choices=[(str(k), v) for k, v in field.field.choices],
+                                   validators=[wtv.InputRequired() if required else wtv.Optional()],
+                                   widget=Select2ManyWidget())
     if isinstance(field, me.DecimalField):
         return DecimalField(label, places=getattr(field, "precision", 2),
                             validators=[*req, _finite, *_range(field)], widget=BS3TextFieldWidget())
     if isinstance(field, me.DateField):
         return DateField(label, validators=req, widget=DatePickerWidget(), format="%Y-%m-%d")
+    if isinstance(field, me.DateTimeField):
+        return LocalDateTimeField(label, validators=req, widget=DateTimePickerWidget())
     if isinstance(field, me.ListField) and isinstance(field.field, me.StringField):
         return LinesField(label, validators=[wtv.Optional()],
                           description=lazy_gettext("One item per line."))
@@ -659,13 +719,123 @@ def form_field_for(field: me.BaseField, name: str, nested: bool = False) -> Fiel
     return None
 
 
-def _reference_field(field: me.ReferenceField, label, required: bool) -> QuerySelectField:
-    """A select of the referenced collection (up to RELATED_SELECT_MAX rows) with a readable blank option."""
+def _reference_field(field: me.ReferenceField, label, required: bool) -> Field:
+    """A select of the referenced collection (up to RELATED_SELECT_MAX rows) with a readable blank option;
+    a search-as-you-type field for the large collections that have a lookup."""
     document_type = field.document_type
+    lookup = lookup_of(document_type)
+    if lookup is not None:
+        return LookupField(label, lookup=lookup,
+                           validators=[wtv.DataRequired()] if required else [wtv.Optional()])
     return QuerySelectField(label, validators=[wtv.DataRequired()] if required else [wtv.Optional()],
                             query_func=lambda: list(document_type.objects.limit(RELATED_SELECT_MAX)),
                             get_pk_func=lambda obj: obj.pk, allow_blank=not required,
                             blank_text=lazy_gettext("(none)"), widget=Select2Widget())
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """Search-as-you-type over a large collection: `code_field` matches from its start, `name_field`
+    anywhere; rows are offered as their `str()`."""
+
+    kind: str
+    document: type
+    code_field: str
+    name_field: str
+    page_size: int = 20
+
+    def matching(self, text: str):
+        text = text.strip()[:64]
+        query = me.Q(**{f"{self.name_field}__icontains": text}) | me.Q(**{f"{self.code_field}__istartswith": text})
+        return self.document.objects(query)  # mongoengine escapes the text for the regex
+
+    def search(self, text: str, page: int = 0) -> tuple[list, bool]:
+        """One page of matches (one round-trip) and whether more follow."""
+        if not text.strip():
+            return [], False
+        rows = list(self.matching(text).order_by(self.name_field).skip(page * self.page_size)
+                    .limit(self.page_size + 1))
+        return rows[: self.page_size], len(rows) > self.page_size
+
+
+LOOKUPS: dict[str, Lookup] = {}
+
+
+def register_lookup(kind: str, document, code_field: str, name_field: str) -> None:
+    """Offer `document` through search-as-you-type wherever a form or a search refers to it."""
+    LOOKUPS[kind] = Lookup(kind, document, code_field, name_field)
+
+
+def lookup_of(document_type) -> Lookup | None:
+    return next((lk for lk in LOOKUPS.values() if lk.document is document_type), None)
+
+
+class LookupWidget:
+    """A select holding only the current choice; lookup.js asks the server as the user types."""
+
+    def __call__(self, field, **kwargs):
+        from flask import url_for
+
+        current = ""
+        if field.data is not None:
+            current = f'<option value="{escape(field.data.pk)}" selected>{escape(str(field.data))}</option>'
+        return Markup(f'<select class="form-control portal-lookup" id="{escape(field.id)}" name="{escape(field.name)}"'
+                      f' data-url="{escape(url_for("LookupView.search", kind=field.lookup.kind))}"'
+                      f' data-placeholder="{escape(gettext("Type to search"))}"><option value=""></option>'
+                      f"{current}</select>")
+
+
+class LookupField(Field):
+    """ReferenceField to a large collection, chosen by search-as-you-type; the posted value is the id."""
+
+    widget = LookupWidget()
+
+    def __init__(self, label=None, lookup: Lookup | None = None, **kwargs):
+        super().__init__(label, **kwargs)
+        self.lookup = lookup
+
+    def process_formdata(self, valuelist):
+        raw = valuelist[0] if valuelist else ""
+        self.data = None
+        if not isinstance(raw, str) or raw in ("", "__None"):
+            return
+        if not ObjectId.is_valid(raw):
+            raise ValueError(gettext("Choose an entry from the list."))
+        self.data = self.lookup.document.objects(pk=ObjectId(raw)).first()
+        if self.data is None:
+            raise ValueError(gettext("Choose an entry from the list."))
+
+    def populate_obj(self, obj, name):
+        setattr(obj, name, self.data)
+
+
+class LocalDateTimeField(Field):
+    """A moment entered and shown in the company's time zone, stored as naive UTC like every time here."""
+
+    FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
+
+    def _value(self):
+        if self.raw_data:
+            return " ".join(self.raw_data)
+        from portal.settings import to_local
+
+        local = to_local(self.data) if isinstance(self.data, dt.datetime) else None
+        return f"{local:%Y-%m-%d %H:%M}" if local else ""
+
+    def process_formdata(self, valuelist):
+        text = " ".join(v for v in valuelist if isinstance(v, str)).strip()
+        self.data = None
+        if not text:
+            return
+        from portal.settings import from_local
+
+        for pattern in self.FORMATS:
+            try:
+                self.data = from_local(dt.datetime.strptime(text[:19], pattern))
+                return
+            except ValueError:
+                continue
+        raise ValueError(gettext("Enter a date and time like 2026-05-20 14:30."))
 
 
 def _finite(form, field) -> None:
@@ -730,10 +900,14 @@ def display_formatters(document) -> dict:
 def formatter_for(field):
     if isinstance(field, me.StringField) and field.choices:
         return lambda value, options=field.choices: choice_label(options, value)
+    if isinstance(field, me.ListField) and isinstance(field.field, me.StringField) and field.field.choices:
+        return lambda values, options=field.field.choices: ", ".join(choice_label(options, v) for v in values or [])
     if isinstance(field, me.BooleanField):
         return _yes_no
     if isinstance(field, MoneyField):
         return format_money
+    if isinstance(field, me.DateTimeField) and not isinstance(field, me.DateField):
+        return format_local
     if isinstance(field, me.ListField) and isinstance(field.field, me.EmbeddedDocumentField):
         return lambda rows, doc=field.field.document_type: lines_table(doc, rows)
     if isinstance(field, me.ListField) and isinstance(field.field, MoneyField):
@@ -741,6 +915,13 @@ def formatter_for(field):
     if isinstance(field, me.ListField):
         return _joined
     return _blank_if_none
+
+
+def format_local(value) -> str:
+    """A stored (UTC) moment in the company's time zone, to the minute."""
+    from portal.settings import to_local
+
+    return f"{to_local(value):%Y-%m-%d %H:%M}" if isinstance(value, dt.datetime) else _blank_if_none(value)
 
 
 def format_money(value) -> str:
@@ -780,7 +961,10 @@ def search_form_fields(datamodel, columns, labels) -> dict[str, Field]:
         label = labels.get(col) or _label(field, col) if field is not None else col
         if isinstance(field, me.StringField) and field.choices:
             out[col] = _choice_field(field, label, required=False)
-        elif datamodel.is_string_list(col) or datamodel.is_numeric(col) or datamodel.is_date(col):
+        elif datamodel.is_choice_list(col):
+            out[col] = _choice_field(field.field, label, required=False)
+        elif any(test(col) for test in (datamodel.is_lookup_relation, datamodel.is_string_list,
+                                        datamodel.is_numeric, datamodel.is_date)):
             out[col] = StringField(label, widget=BS3TextFieldWidget())
     return out
 

@@ -13,6 +13,7 @@ from flask_appbuilder.const import FLAMSG_ERR_SEC_ACCESS_DENIED
 from flask_appbuilder.urltools import get_order_args
 from flask_babel import gettext
 
+from models.common import field_error
 from portal import audit, registry, scope
 from portal.compat import (
     LineEditorField,
@@ -157,8 +158,14 @@ class PortalCRUDMixin:
     def prepare_rows(self, rows: list) -> None:
         """Hook: complete the rows of a list or show page (derived figures) in a fixed number of queries."""
 
+    def list_context(self) -> dict:
+        """Extra template values for the list page (a summary above the rows)."""
+        return {}
+
     def render_template(self, template, **kwargs):
         kwargs.setdefault("clauses", registry.clauses_for(self.regulation_clauses))
+        if template == self.list_template:
+            kwargs.update(self.list_context())
         return super().render_template(template, **kwargs)
 
     # ---- add and edit: errors next to their fields, version check, nothing half-written --------
@@ -273,19 +280,41 @@ class ScopedModelView(PortalModelView):
     scope_unit_field: str | None = "owner_unit"
     scope_owner_field: str | None = None
     scope_all_roles: frozenset[str] = frozenset({"Admin", "Auditor"})
+    scope_extra_unit_fields: tuple[str, ...] = ()  # other units that see the record (and may work on it)
+    scope_extra_owner_fields: tuple[str, ...] = ()  # other people who see it
 
     def __init__(self, **kwargs):
         self.base_filters = [*(self.base_filters or []), ["id", scope.ScopeFilter, self.scope_query]]
         super().__init__(**kwargs)
 
     def scope_query(self):
-        return scope.scope_q(self.scope_unit_field, self.scope_owner_field, self.scope_all_roles)
+        return scope.scope_q(self.scope_unit_field, self.scope_owner_field, self.scope_all_roles,
+                             self.scope_extra_unit_fields, self.scope_extra_owner_fields)
+
+    unit_from: str | None = None  # a field (an Employee, a survey) whose org unit the record belongs to
+
+    def sees(self, raw: dict) -> bool:
+        """Whether the user may open this raw record (the Python twin of the view's row filter)."""
+        return scope.sees(raw, self.scope_unit_field, self.scope_owner_field, self.scope_all_roles,
+                          self.scope_extra_unit_fields, self.scope_extra_owner_fields)
+
+    def place(self, item) -> None:
+        """Put the record in its unit (that of `unit_from`, else the user's) and keep it in the user's scope."""
+        source = getattr(item, self.unit_from, None) if self.unit_from else None
+        if source is not None and self.scope_unit_field:
+            setattr(item, self.scope_unit_field, source.owner_unit)
+        try:
+            scope.force_owner(item, self.scope_unit_field, self.scope_owner_field, self.scope_all_roles)
+        except me.ValidationError as exc:
+            if source is None:
+                raise
+            raise field_error(self.unit_from, gettext("This belongs to a unit outside your scope.")) from exc
 
     def pre_add(self, item):
-        scope.force_owner(item, self.scope_unit_field, self.scope_owner_field, self.scope_all_roles)
+        self.place(item)
 
     def pre_update(self, item):
-        scope.force_owner(item, self.scope_unit_field, self.scope_owner_field, self.scope_all_roles)
+        self.place(item)
 
 
 class PortalMasterDetailView(PortalCRUDMixin, MasterDetailView):

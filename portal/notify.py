@@ -38,6 +38,11 @@ MESSAGES = {
     "transferred": _l("%(actor)s handed you a step to decide: %(title)s"),
     "added": _l("%(actor)s added you as an approver after their step: %(title)s"),
     "paid": _l("Your expense claim has been paid: %(title)s"),
+    "complaint_assigned": _l("Complaint %(title)s is for your department: answer by %(due)s"),
+    "complaint_overdue": _l("Complaint %(title)s is past its response deadline (%(due)s)"),
+    "customer_verify": _l("Please re-check the customer file %(title)s (last verified %(date)s)"),
+    "visit_due": _l("Customer visit due: %(title)s on %(date)s"),
+    "return_visit_due": _l("Return visit due: %(title)s on %(date)s"),
 }
 MAX_ATTEMPTS = 5
 
@@ -90,7 +95,7 @@ def post(messages, now=None) -> list[ObjectId]:
 
 def text(kind: str, params: dict) -> str:
     """The message in the current language."""
-    values = {"title": "", "requester": "", "actor": "", "approver": "", **(params or {})}
+    values = {"title": "", "requester": "", "actor": "", "approver": "", "due": "", "date": "", **(params or {})}
     values["step"] = params.get("step_label") or (
         choice_label(APPROVER_ROLES, params.get("step_role")) if params.get("step_kind") == "role"
         else choice_label(APPROVER_KINDS, params.get("step_kind")))

@@ -79,17 +79,24 @@ def _subtrees(own, employee_id, clerk: bool, head: bool) -> set:
     return units
 
 
-def scope_q(unit_field: str | None, owner_field: str | None, all_roles: frozenset[str]) -> Q | None:
-    """The query that restricts a view to the user's scope, or None when the user sees everything."""
+def scope_q(unit_field: str | None, owner_field: str | None, all_roles: frozenset[str],
+            extra_unit_fields: tuple[str, ...] = (), extra_owner_fields: tuple[str, ...] = ()) -> Q | None:
+    """The query that restricts a view to the user's scope, or None when the user sees everything.
+
+    `extra_unit_fields` name other units that see the record too (a complaint's responsible department);
+    `extra_owner_fields` other people (a key account's dedicated owner).
+    """
     roles = role_names()
     if roles & all_roles:
         return None
     q = Q(pk__in=[])  # deny by default
     if unit_field and roles & UNIT_ROLES:
-        q |= Q(**{f"{unit_field}__in": visible_units()})
+        for field in (unit_field, *extra_unit_fields):
+            q |= Q(**{f"{field}__in": visible_units()})
     employee_id = current_employee_id()
-    if owner_field and employee_id is not None:
-        q |= Q(**{"pk" if owner_field == "id" else owner_field: employee_id})
+    if employee_id is not None:
+        for field in (owner_field, *extra_owner_fields) if owner_field else extra_owner_fields:
+            q |= Q(**{"pk" if field == "id" else field: employee_id})
     return q
 
 
@@ -105,6 +112,8 @@ def force_owner(item, unit_field: str | None, owner_field: str | None, all_roles
         setattr(item, owner_field, Employee.objects(pk=employee_id).first())
     if not unit_field or not roles & UNIT_ROLES:
         return
+    if not item._created and item.pk is not None and unit_field not in item._get_changed_fields():
+        return  # the record was in scope to be opened; a unit that stays the same needs no check
     units = visible_units()
     current = item._data.get(unit_field)
     current_id = getattr(current, "pk", getattr(current, "id", current))
@@ -135,3 +144,18 @@ def actor():
     user = g.user
     return Actor(employee_id=current_employee_id(), name=display_name(user), username=user.username,
                  roles=role_names())
+
+
+def sees(raw: dict, unit_field: str | None, owner_field: str | None, all_roles: frozenset[str],
+         extra_unit_fields: tuple[str, ...] = (), extra_owner_fields: tuple[str, ...] = ()) -> bool:
+    """`scope_q` for one raw document already read (a customer's timeline links only what the user may open)."""
+    roles = role_names()
+    if roles & all_roles:
+        return True
+    if unit_field and roles & UNIT_ROLES:
+        units = set(visible_units())
+        if any(raw.get(field) in units for field in (unit_field, *extra_unit_fields)):
+            return True
+    employee_id = current_employee_id()
+    fields = (owner_field, *extra_owner_fields) if owner_field else extra_owner_fields
+    return employee_id is not None and any(raw.get("_id" if f == "id" else f) == employee_id for f in fields)

@@ -318,6 +318,25 @@ ROLE_TABLE: dict[str, dict[str, tuple[str, ...]]] = {
     "BudgetIncrease": {**everyone(*FULL, "can_submit"), "Auditor": READ},
     "ExpenseClaim": {**everyone(*FULL, "can_submit", "can_receipt"),
                      "Finance": (*FULL, "can_submit", "can_receipt", "can_pay"), "Auditor": (*READ, "can_receipt")},
+    # Market expansion (DOMAIN 3.1): the units' clerks and heads keep research, plans and campaigns; agents see
+    # the campaigns they carry out and report on them.
+    "MarketResearch": {"Clerk": (*FULL, "can_submit", "can_report"), "DeptHead": (*FULL, "can_submit", "can_report"),
+                       "Employee": (*FULL, "can_submit", "can_report"), "Auditor": (*READ, "can_report")},
+    "MarketExpansionPlan": {"Clerk": (*FULL, "can_submit"), "DeptHead": (*FULL, "can_submit"), "Auditor": READ},
+    "PromotionCampaign": {"Clerk": FULL, "DeptHead": FULL, "Employee": (*READ, "can_feedback"), "Auditor": READ},
+    # Customers and service (DOMAIN 3.2): kept by the units; field staff keep their own customers and visits;
+    # Finance and Legal read customer files (credit, contracts); contacts stay masked for them.
+    "Customer": {"Clerk": (*FULL, "can_verify"), "DeptHead": (*FULL, "can_verify"),
+                 "Employee": (*WRITE, "can_verify"), "Finance": READ, "Legal": READ, "Auditor": READ},
+    "Inquiry": {"Clerk": FULL, "DeptHead": FULL, "Employee": WRITE, "Auditor": READ},
+    "Complaint": {"Clerk": (*FULL, "can_handle"), "DeptHead": (*FULL, "can_handle"),
+                  "Employee": (*READ, "can_handle"), "Auditor": READ},
+    "CustomerVisit": {"Clerk": FULL, "DeptHead": FULL, "Employee": FULL, "Auditor": READ},
+    "Negotiation": {"Clerk": FULL, "DeptHead": FULL, "Employee": FULL, "Auditor": READ},
+    "ReturnVisit": {"Clerk": FULL, "DeptHead": FULL, "Employee": WRITE, "Auditor": READ},
+    "SatisfactionSurvey": {"Clerk": FULL, "DeptHead": FULL, "Auditor": READ},
+    "SurveyResponse": {"Clerk": FULL, "DeptHead": FULL, "Auditor": READ},
+    "LookupView": everyone("can_search"),  # names and numbers of customers and staff, for the forms
     # Conduct (DOMAIN 3.8): leave is self-service; HR sees all of it.
     "LeaveRequest": {**everyone(*FULL, "can_submit"), "Auditor": READ},
     # Audit trail (DOMAIN 7): Auditor reads it; nobody edits it.

@@ -45,3 +45,8 @@ def local_today(now: dt.datetime | None = None) -> dt.date:
 def to_local(value: dt.datetime | None) -> dt.datetime | None:
     """A stored (naive UTC) time in the company's time zone, for display."""
     return None if value is None else value.replace(tzinfo=dt.UTC).astimezone(zone())
+
+
+def from_local(value: dt.datetime) -> dt.datetime:
+    """A wall-clock time in the company's time zone as the naive UTC the database keeps."""
+    return value.replace(tzinfo=zone()).astimezone(dt.UTC).replace(tzinfo=None)

@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from portal import db
-from portal.compat import format_money
+from portal.compat import format_local, format_money
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,8 @@ def init_app(app: Flask) -> None:
         from portal.registry import _is_zh
 
         return {"locale_is_zh": _is_zh, "entry_action_label": lambda action: choice_label(AUDIT_ACTIONS, action),
-                "choice_label": choice_label, "money": format_money, "money_fen": _money_fen}
+                "choice_label": choice_label, "money": format_money, "money_fen": _money_fen,
+                "local_time": format_local}
 
     # a global, not a context variable: FAB's macros are imported without context and still need it
     app.jinja_env.globals["csp_nonce"] = lambda: getattr(g, "csp_nonce", "")

@@ -18,6 +18,13 @@ ROUTES = (
     ("LEAVE", "LeaveRequest", "请假审批 Leave", ["FSS 4(1)1"], (
         ("", "unit_head", None, "always", None, 24),
     )),
+    ("RESEARCH", "MarketResearch", "调研报告 Market research report", ["BRD 3(1)3"], (
+        ("", "unit_head", None, "always", None, 72),
+    )),
+    ("EXPANSION-PLAN", "MarketExpansionPlan", "市场拓展计划 Market expansion plan", ["BRD 3(2)3"], (
+        ("部门经理审核 Department review", "unit_head", None, "always", None, 72),
+        ("分公司领导审批 Branch approval", "branch_head", None, "always", None, 120),
+    )),
 )
 
 

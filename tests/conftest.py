@@ -40,13 +40,26 @@ def db(app):
     """Give a test the database; afterwards remove what it added and put back the routes and settings."""
     from models.approvals import ApprovalDelegation, ApprovalRequest, ApprovalRoute, Notification
     from models.conduct import LeaveRequest
+    from models.customers import (
+        Complaint,
+        Customer,
+        CustomerVisit,
+        Inquiry,
+        Negotiation,
+        ReturnVisit,
+        SatisfactionSurvey,
+        SurveyResponse,
+    )
     from models.finance import Budget, BudgetIncrease, ExpenseClaim
+    from models.market import MarketExpansionPlan, MarketResearch, PromotionCampaign
     from models.org import Employee, OrgUnit, Position
     from models.settings import Setting
     from models.users import PortalUser
     from tests.sample import Sample
 
-    added = (Sample, ExpenseClaim, BudgetIncrease, LeaveRequest, ApprovalRequest, ApprovalDelegation, Notification,
+    added = (Sample, SurveyResponse, SatisfactionSurvey, Negotiation, CustomerVisit, ReturnVisit, Complaint, Inquiry,
+             Customer, MarketExpansionPlan, MarketResearch, PromotionCampaign, ExpenseClaim, BudgetIncrease,
+             LeaveRequest, ApprovalRequest, ApprovalDelegation, Notification,
              Budget, Employee, Position, PortalUser, OrgUnit)
     before = {doc: set(doc.objects.scalar("id")) for doc in added}
     kept = {doc: list(doc._get_collection().find()) for doc in (ApprovalRoute, Setting)}

@@ -43,7 +43,8 @@ def test_every_field_type_saves_real_values(admin):
     assert item.level == "senior" and item.amount == Decimal("1234.50") and item.day == dt.date(2026, 3, 4)
     assert item.tags == ["red", "blue"] and item.address.city == "上海"
     assert [(line.place, line.amount) for line in item.lines] == [("杭州", Decimal("10.05")), ("苏州", Decimal("20"))]
-    assert item.flag is True and item.count == 3 and item.at == dt.datetime(2026, 3, 4, 10, 20)
+    # entered as 10:20 in the company's time zone (Asia/Shanghai), stored as UTC
+    assert item.flag is True and item.count == 3 and item.at == dt.datetime(2026, 3, 4, 2, 20)
 
 
 def test_edit_form_prefills_and_saves_unchanged_values_back(admin):

@@ -56,6 +56,11 @@ class ApprovableView(ScopedModelView):
 
     show_template = "portal/approvable_show.html"
 
+    def __init__(self, **kwargs):
+        if self.unit_from is None:
+            self.unit_from = self.datamodel.obj.requester_field
+        super().__init__(**kwargs)
+
     def run_on(self, pk, act, done: str, where=None):
         """Apply a service to a record in the user's scope; a refusal is shown on the record's page."""
         item = self.get_item(pk)
@@ -101,28 +106,16 @@ class ApprovableView(ScopedModelView):
         if field is not None and me is not None and self.datamodel.obj.requester_field != "requested_by":
             field.data = Employee.objects(pk=me).first()
 
-    def _place(self, item) -> None:
+    def place(self, item) -> None:
         """The record belongs to its requester's unit, which must be in the user's scope."""
-        field = item.requester_field
-        if field == "requested_by":
+        if item.requester_field == "requested_by":
             if item.requested_by is None and scope.current_employee_id() is not None:
                 item.requested_by = Employee.objects(pk=scope.current_employee_id()).first()
             return
-        person = getattr(item, field, None)
-        if person is not None:
-            item.owner_unit = person.owner_unit
-        try:
-            scope.force_owner(item, self.scope_unit_field, self.scope_owner_field, self.scope_all_roles)
-        except ValidationError as exc:
-            raise field_error(field, _l("This person works in a unit outside your scope.")) from exc
-
-    def pre_add(self, item):
-        self._place(item)
-        super().pre_add(item)
+        super().place(item)
 
     def pre_update(self, item):
         self._refuse_locked(item)
-        self._place(item)
         super().pre_update(item)
 
     def pre_delete(self, item):

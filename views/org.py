@@ -4,11 +4,12 @@ from flask_babel import lazy_gettext as _l
 
 from models.org import Employee, OrgUnit, Position
 from portal import scope
-from portal.compat import PortalMongoInterface
+from portal.compat import PortalMongoInterface, register_lookup
 from portal.modelview import PortalModelView, ScopedModelView
 
 _TREE_CLAUSES = ("DSC 2(1)", "DSC 2(2)1", "BRD 2(1)", "BRD 2(2)1", "BRD 2(2)2", "SOC 2.1",
                  "MIC 微商團隊組織架構/團隊負責人/1")
+register_lookup("employee", Employee, "employee_no", "name")  # thousands of staff: search, never a full select
 _FIELDS_STAMPS = ["created_at", "created_by", "updated_at", "updated_by", "version"]
 
 
