@@ -61,6 +61,8 @@ class MarketResearch(ApprovableDocument):
 
     def clean(self) -> None:
         _period(self, "period_start", "period_end")
+        if self.owner_unit is None and self.author is not None:
+            self.owner_unit = self.author.owner_unit
 
 
 @owned_by_unit
@@ -88,6 +90,10 @@ class MarketExpansionPlan(Numbered, ApprovableDocument):
 
     def __str__(self) -> str:
         return f"{self.number or ''} {self.year or ''} {self.title or ''}".strip()
+
+    def clean(self) -> None:
+        if self.owner_unit is None and self.drafted_by is not None:
+            self.owner_unit = self.drafted_by.owner_unit
 
 
 class AgentPlan(PortalEmbedded):

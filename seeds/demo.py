@@ -79,6 +79,7 @@ def load(app, staff_per_department: int = 3) -> dict[str, int]:
     _accounts(app, employees)
     _budgets(units, employees)
     _requests(employees)
+    _customers(employees, units)
     return {"org units": OrgUnit.objects.count(), "employees": Employee.objects.count(),
             "users": PortalUser.objects.count(), "budget lines": Budget.objects.count()}
 
@@ -193,3 +194,78 @@ def _requests(employees) -> None:
         leave = LeaveRequest(employee=clerk, kind="annual", start=start, end=start + dt.timedelta(days=1),
                              reason="家庭事务", handover="客服部同事").save()
         approvals.submit(leave, approvals.Actor(clerk.pk, clerk.name, "service_clerk", frozenset({"Clerk"})))
+
+
+def _customers(employees, units) -> None:
+    """A few customers with contact history, an overdue complaint, visits due and a survey with answers."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from models.common import utcnow
+    from models.customers import (
+        Complaint,
+        Contact,
+        Customer,
+        CustomerVisit,
+        Inquiry,
+        Measure,
+        Negotiation,
+        ReturnVisit,
+        SatisfactionSurvey,
+        Score,
+        SurveyResponse,
+    )
+    from models.market import MarketResearch, PromotionCampaign
+    from portal import customers
+    from portal.approvals import Actor
+    from portal.settings import local_today
+
+    if Customer.objects(name="杭州瑞丰贸易有限公司").first():
+        return
+    now, today = utcnow(), local_today()
+    rep, clerk, head, service = (employees[k] for k in ("sales_rep", "sales_clerk", "sales_head", "service_clerk"))
+    ruifeng = Customer(name="杭州瑞丰贸易有限公司", kind="company", industry="批发零售", region="浙江杭州", source="exhibition",
+                       contacts=[Contact(name="王海涛", title="采购经理", phone="13812345678", email="wang@ruifeng.example")],
+                       needs="季度补货，关注价格与交期", customer_class="A", status="active", owner=rep, key_account=True,
+                       key_owner=head, credit_rating="AA", credit_limit=Decimal(200000), last_verified_on=today).save()
+    Customer(name="苏州百汇商城", kind="company", industry="商超", region="江苏苏州", source="referral",
+             contacts=[Contact(name="李娜", title="店长", phone="13987654321")], customer_class="B", status="prospect",
+             owner=clerk, last_verified_on=today).save()
+    Customer(name="上海新源科技有限公司", kind="company", industry="科技", region="上海", source="online",
+             contacts=[Contact(name="陈晓", phone="02161234567", email="chen@xinyuan.example")], customer_class="B",
+             status="active", owner=clerk, last_verified_on=today - dt.timedelta(days=200)).save()
+    Customer(name="张建军", kind="person", region="浙江宁波", source="peer", customer_class="C", status="lead",
+             owner=rep, last_verified_on=today).save()
+    Inquiry(customer=ruifeng, channel="phone", topic="price", content="批量采购是否有阶梯价格？",
+            answer="单次订货满 500 件享 95 折，已发送价目表。", handled_by=service, owner_unit=service.owner_unit,
+            received_at=now - dt.timedelta(days=3)).save()
+    complaint = Complaint(customer=ruifeng, channel="phone", received_at=now - dt.timedelta(hours=30),
+                          content="上批货物有 3 箱外包装破损", category="delivery", severity="high",
+                          responsible_unit=units["BR-SALES"], handler=service, owner_unit=service.owner_unit)
+    customers.apply_deadline(complaint, Actor(service.pk, service.name, "service_clerk"))
+    complaint.save()
+    visit = CustomerVisit(customer=ruifeng, owner=rep, purpose="介绍新品并了解下季度需求", place="瑞丰公司会议室",
+                          planned_at=now - dt.timedelta(days=10), status="done", outcome="客户对新品兴趣较高，希望试用",
+                          intention="high", next_step="寄送样品", owner_unit=rep.owner_unit).save()
+    Negotiation(customer=ruifeng, owner=rep, visit=visit, held_on=today - dt.timedelta(days=10),
+                participants="孙浩；王海涛", proposal="新品试销方案", price=Decimal("86.50"), delivery_time="下单后 7 天",
+                consensus="先试销 200 件", next_actions="一周内寄送样品并报价", owner_unit=rep.owner_unit).save()
+    CustomerVisit(customer=ruifeng, owner=rep, purpose="样品试用反馈", place="瑞丰公司",
+                  planned_at=now + dt.timedelta(days=3), owner_unit=rep.owner_unit).save()
+    ReturnVisit(customer=ruifeng, owner=service, planned_on=today, method="phone", owner_unit=service.owner_unit).save()
+    survey = SatisfactionSurvey(title=f"{today.year}年客户满意度调查", period_start=today.replace(month=1, day=1),
+                                period_end=today.replace(month=12, day=31), method="phone",
+                                questions=["产品质量", "交货及时", "服务态度"], owner_unit=service.owner_unit,
+                                measures=[Measure(problem="交货偶有延迟", measure="与物流商约定时效", state="in_progress",
+                                                  responsible=units["BR-OPS"])]).save()
+    for customer, scores in ((ruifeng, (5, 3, 4)), (Customer.objects(name="苏州百汇商城").first(), (4, 4, 5))):
+        SurveyResponse(survey=survey, customer=customer, answered_on=today,
+                       scores=[Score(question=q, score=n) for q, n in zip(survey.questions, scores, strict=True)]).save()
+    author = Employee.objects(owner_unit=units["BR-MKT"]).first()
+    if author is not None:
+        MarketResearch(topic="华东地区小家电渠道调研", author=author, period_start=today - dt.timedelta(days=60),
+                       period_end=today - dt.timedelta(days=30), methods=["questionnaire", "industry_report"],
+                       findings="线上渠道占比持续上升，县级市场空间较大", owner_unit=author.owner_unit).save()
+        PromotionCampaign(theme="春季新品发布会", content="新品展示与订货会", channels=["launch_event", "online"],
+                          start=today + dt.timedelta(days=20), end=today + dt.timedelta(days=21), budget=Decimal(30000),
+                          expected_result="新增意向客户 20 家", organizer=author, owner_unit=author.owner_unit).save()
