@@ -224,9 +224,11 @@ def _customers(employees, units) -> None:
         return
     now, today = utcnow(), local_today()
     rep, clerk, head, service = (employees[k] for k in ("sales_rep", "sales_clerk", "sales_head", "service_clerk"))
-    ruifeng = Customer(name="杭州瑞丰贸易有限公司", kind="company", industry="批发零售", region="浙江杭州", source="exhibition",
-                       contacts=[Contact(name="王海涛", title="采购经理", phone="13812345678", email="wang@ruifeng.example")],
-                       needs="季度补货，关注价格与交期", customer_class="A", status="active", owner=rep, key_account=True,
+    ruifeng = Customer(name="杭州瑞丰贸易有限公司", kind="company", industry="批发零售", region="浙江杭州",
+                       source="exhibition", contacts=[Contact(name="王海涛", title="采购经理", phone="13812345678",
+                                                              email="wang@ruifeng.example")],
+                       needs="季度补货，关注价格与交期", customer_class="A", status="active", owner=rep,
+                       key_account=True,
                        key_owner=head, credit_rating="AA", credit_limit=Decimal(200000), last_verified_on=today).save()
     Customer(name="苏州百汇商城", kind="company", industry="商超", region="江苏苏州", source="referral",
              contacts=[Contact(name="李娜", title="店长", phone="13987654321")], customer_class="B", status="prospect",
@@ -248,7 +250,8 @@ def _customers(employees, units) -> None:
                           planned_at=now - dt.timedelta(days=10), status="done", outcome="客户对新品兴趣较高，希望试用",
                           intention="high", next_step="寄送样品", owner_unit=rep.owner_unit).save()
     Negotiation(customer=ruifeng, owner=rep, visit=visit, held_on=today - dt.timedelta(days=10),
-                participants="孙浩；王海涛", proposal="新品试销方案", price=Decimal("86.50"), delivery_time="下单后 7 天",
+                participants="孙浩；王海涛", proposal="新品试销方案", price=Decimal("86.50"),
+                delivery_time="下单后 7 天",
                 consensus="先试销 200 件", next_actions="一周内寄送样品并报价", owner_unit=rep.owner_unit).save()
     CustomerVisit(customer=ruifeng, owner=rep, purpose="样品试用反馈", place="瑞丰公司",
                   planned_at=now + dt.timedelta(days=3), owner_unit=rep.owner_unit).save()
@@ -256,11 +259,13 @@ def _customers(employees, units) -> None:
     survey = SatisfactionSurvey(title=f"{today.year}年客户满意度调查", period_start=today.replace(month=1, day=1),
                                 period_end=today.replace(month=12, day=31), method="phone",
                                 questions=["产品质量", "交货及时", "服务态度"], owner_unit=service.owner_unit,
-                                measures=[Measure(problem="交货偶有延迟", measure="与物流商约定时效", state="in_progress",
+                                measures=[Measure(problem="交货偶有延迟", measure="与物流商约定时效",
+                                                  state="in_progress",
                                                   responsible=units["BR-OPS"])]).save()
     for customer, scores in ((ruifeng, (5, 3, 4)), (Customer.objects(name="苏州百汇商城").first(), (4, 4, 5))):
         SurveyResponse(survey=survey, customer=customer, answered_on=today,
-                       scores=[Score(question=q, score=n) for q, n in zip(survey.questions, scores, strict=True)]).save()
+                       scores=[Score(question=q, score=n)
+                               for q, n in zip(survey.questions, scores, strict=True)]).save()
     author = Employee.objects(owner_unit=units["BR-MKT"]).first()
     if author is not None:
         MarketResearch(topic="华东地区小家电渠道调研", author=author, period_start=today - dt.timedelta(days=60),

@@ -34,7 +34,6 @@ from portal.compat import flatten_errors
 from portal.settings import local_today
 from tests.approvals_kit import actor, person, unit
 
-
 _SEQ = itertools.count(1)
 
 
@@ -85,7 +84,7 @@ def test_document_numbers_are_unique_under_concurrent_creation(db):
     def take():
         try:
             numbers.append(next_number("ZZ", 2099))
-        except Exception as exc:  # noqa: BLE001 - the test reports any failure
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=take) for _ in range(20)]
@@ -429,7 +428,8 @@ def survey(questions=("产品质量", "交货及时")) -> SatisfactionSurvey:
 
 def response(of, who, *scores) -> SurveyResponse:
     return SurveyResponse(survey=of, customer=who, answered_on=local_today(),
-                          scores=[Score(question=q, score=n) for q, n in zip(of.questions, scores, strict=False)]).save()
+                          scores=[Score(question=q, score=n)
+                                  for q, n in zip(of.questions, scores, strict=False)]).save()
 
 
 def test_a_response_scores_every_question_of_its_survey_BRD_5_4_1(db):

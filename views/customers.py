@@ -65,12 +65,18 @@ class CustomerRecordView(ScopedModelView):
         if hasattr(form, "received_at"):
             form.received_at.data = utcnow()
 
+    def pre_add(self, item):
+        if self.person_field and getattr(item, self.person_field) is None:
+            setattr(item, self.person_field, _me())  # recorded by whoever enters it, unless they name someone
+        super().pre_add(item)
+
 
 # ---- the customer file --------------------------------------------------------------------------------
 class CustomerView(ScopedModelView):
     """Customer files, kept by the owner's unit; contacts are confidential (DSC 7(1)2); the page shows every
     contact with the customer, newest first (DSC 7(1)1)."""
 
+    route_base = "/customers"
     datamodel = PortalMongoInterface(Customer)
     class_permission_name = "Customer"
     scope_owner_field = "owner"
@@ -166,6 +172,7 @@ class CustomerView(ScopedModelView):
 class InquiryView(CustomerRecordView):
     """Inquiries by phone, walk-in or online, each logged with its answer (DSC 3(2))."""
 
+    route_base = "/inquiries"
     datamodel = PortalMongoInterface(Inquiry)
     class_permission_name = "Inquiry"
     scope_owner_field = "handled_by"
@@ -193,6 +200,7 @@ class ComplaintView(CustomerRecordView):
     """Complaints: logged, passed to the responsible department, answered within the time their severity allows,
     closed after the customer's satisfaction is known (BRD 5(1), DSC 3(5)2, SOC 7.3, MIC 客戶投訴處理)."""
 
+    route_base = "/complaints"
     datamodel = PortalMongoInterface(Complaint)
     class_permission_name = "Complaint"
     scope_owner_field = "handler"
@@ -277,6 +285,7 @@ class ComplaintView(CustomerRecordView):
 class CustomerVisitView(CustomerRecordView):
     """Visits planned from the customer file (purpose, time, place, materials) and written up afterwards."""
 
+    route_base = "/customer-visits"
     datamodel = PortalMongoInterface(CustomerVisit)
     class_permission_name = "CustomerVisit"
     scope_owner_field = "owner"
@@ -311,6 +320,7 @@ class CustomerVisitView(CustomerRecordView):
 class NegotiationView(CustomerRecordView):
     """Negotiation minutes: proposal, price and delivery, agreed points and next actions (FSS 3(3))."""
 
+    route_base = "/negotiations"
     datamodel = PortalMongoInterface(Negotiation)
     class_permission_name = "Negotiation"
     scope_owner_field = "owner"
@@ -347,6 +357,7 @@ class ReturnVisitView(CustomerRecordView):
     """Return visits by phone, e-mail or on site; issues found go to the department concerned and are followed
     to closure (BRD 5(3)); the completion rate feeds the customer-service KPI."""
 
+    route_base = "/return-visits"
     datamodel = PortalMongoInterface(ReturnVisit)
     class_permission_name = "ReturnVisit"
     scope_owner_field = "owner"
@@ -383,6 +394,7 @@ class ReturnVisitView(CustomerRecordView):
 class SatisfactionSurveyView(ScopedModelView):
     """Surveys with their questions, the analysis of the answers, and the improvement measures followed up."""
 
+    route_base = "/surveys"
     datamodel = PortalMongoInterface(SatisfactionSurvey)
     class_permission_name = "SatisfactionSurvey"
     regulation_clauses = ("BRD 5(4)1", "BRD 5(4)2", "BRD 5(4)3", "SOC 7.2")
@@ -413,6 +425,7 @@ class SatisfactionSurveyView(ScopedModelView):
 class SurveyResponseView(CustomerRecordView):
     """One customer's scores (1-5) per question of a survey, and their comments."""
 
+    route_base = "/survey-responses"
     datamodel = PortalMongoInterface(SurveyResponse)
     class_permission_name = "SurveyResponse"
     unit_from = "survey"

@@ -21,6 +21,7 @@ APPROVAL = ["status", "submitted_at", "decided_at"]
 class MarketResearchView(ApprovableView):
     """Research on trends, demand and competitors; the report goes to the department manager (BRD 3(1))."""
 
+    route_base = "/market-research"
     datamodel = PortalMongoInterface(MarketResearch)
     class_permission_name = "MarketResearch"
     scope_owner_field = "author"
@@ -57,6 +58,7 @@ class MarketExpansionPlanView(ApprovableView):
     """The annual plan: targets, regions, customer groups, approaches, schedule (BRD 3(2)); reviewed by the
     department manager, approved by the branch leadership."""
 
+    route_base = "/expansion-plans"
     datamodel = PortalMongoInterface(MarketExpansionPlan)
     class_permission_name = "MarketExpansionPlan"
     scope_owner_field = "drafted_by"
@@ -89,6 +91,7 @@ class PromotionCampaignView(ScopedModelView):
     """Promotions with their plan, and afterwards cost, effect and lessons (BRD 3(3)); agents see the campaigns
     they carry out locally and report their effect (MIC 營銷活動策劃)."""
 
+    route_base = "/campaigns"
     datamodel = PortalMongoInterface(PromotionCampaign)
     class_permission_name = "PromotionCampaign"
     scope_owner_field = "organizer"
