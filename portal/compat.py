@@ -190,15 +190,10 @@ class FilterRelationText(mf.BaseFilter):
         return query.filter(**{f"{self.column_name}__in": ids})
 
 
-class FilterChoiceListContains(mf.BaseFilter):
+class FilterChoiceListContains(FilterListContains):
     """ListField(StringField(choices)): rows whose list holds the chosen value."""
 
     name = lazy_gettext("Includes")
-
-    def apply(self, query, value):
-        if isinstance(value, (list, tuple)):
-            value = value[0] if value else ""
-        return query.filter(**{self.column_name: str(value)[:64]})
 
 
 _STRING = [FilterEqual, FilterNotEqual, FilterStartsWith, FilterNotStartsWith, FilterContains, FilterNotContains]

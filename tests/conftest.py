@@ -75,6 +75,26 @@ def db(app):
         OrgUnit._get_collection().replace_one({"_id": unit_id}, unit)
 
 
+SECURITY = {"user", "role", "permission_view", "permission", "view_menu", "group"}  # permissions and menu
+
+
+@pytest.fixture
+def counter(app):
+    """Round-trips to the embedded store, by collection (PERFORMANCE.md)."""
+    from portal.perf import MongomockCounter
+
+    if app.config["PORTAL_STORE"] != "embedded":
+        pytest.skip("the mongomock counter measures the embedded store; `portal bench` measures a server")
+    rt = MongomockCounter().install()
+    yield rt
+    rt.uninstall()
+
+
+def data_round_trips(counter) -> int:
+    """Round-trips outside permissions and menu."""
+    return sum(n for coll, n in counter.by_collection().items() if coll not in SECURITY)
+
+
 class Browser:
     """A test client that signs in through the login form, with CSRF on, as a person would."""
 

@@ -9,11 +9,9 @@ import pytest
 
 from models.approvals import ApprovalDelegation, ApprovalRequest, Notification
 from portal import approvals, notify, reminders
-from portal.perf import MongomockCounter
 from portal.settings import local_today
 from tests.approvals_kit import actor, budget_line, claim, leave, person
-
-SECURITY = {"user", "role", "permission_view", "permission", "view_menu", "group"}
+from tests.conftest import SECURITY, data_round_trips
 
 
 @pytest.fixture
@@ -164,19 +162,6 @@ def test_portal_remind_runs_from_the_command_line(app, waiting):
 
 
 # ---- round-trip budgets (PERFORMANCE.md) -----------------------------------------------------------------
-@pytest.fixture
-def counter(app):
-    if app.config["PORTAL_STORE"] != "embedded":
-        pytest.skip("the mongomock counter measures the embedded store; `portal bench` measures a server")
-    rt = MongomockCounter().install()
-    yield rt
-    rt.uninstall()
-
-
-def data_round_trips(counter) -> int:
-    return sum(n for coll, n in counter.by_collection().items() if coll not in SECURITY)
-
-
 @pytest.mark.parametrize("pending", [3, 30])
 def test_the_inbox_costs_a_fixed_number_of_round_trips(counter, as_role, db, pending):
     line = budget_line(annual="900000")

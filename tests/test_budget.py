@@ -5,9 +5,8 @@ import pytest
 
 from models.org import OrgUnit
 from portal.perf import DocCounter, MongomockCounter
+from tests.conftest import SECURITY
 from tests.sample import Sample
-
-SECURITY = {"user", "role", "permission_view", "permission", "view_menu", "group"}
 
 
 @pytest.fixture
