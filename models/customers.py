@@ -282,7 +282,9 @@ class Complaint(Numbered, OwnedDocument):
         _one_of(self, ("customer", "complainant"), _l("Choose the customer or write who complained."))
         _now_or_past(self, "received_at", _l("A complaint cannot be received in the future."))
         if self.received_at is not None and self.response_hours is not None:
-            self.due_at = self.received_at + dt.timedelta(hours=self.response_hours)
+            due = self.received_at + dt.timedelta(hours=self.response_hours)
+            if due != self.due_at:
+                self.due_at, self.overdue_reminded_at = due, None  # a new deadline gets its own reminder
 
     def is_overdue(self, now: dt.datetime | None = None) -> bool:
         """Not answered and past its response deadline (BRD 5(1)3)."""
@@ -319,6 +321,8 @@ class CustomerVisit(OwnedDocument):
         return f"{when} {(self.purpose or '')[:30]}".strip()
 
     def clean(self) -> None:
+        if "planned_at" in self._get_changed_fields():
+            self.reminded_at = None  # a new date gets its own reminder
         if self.status == "done":  # written up with intent and next steps (FSS 3(2)4)
             _now_or_past(self, "planned_at", _l("A visit that has not happened yet cannot be done."))
             for name, message in (("outcome", _l("Write up the visit before marking it done (FSS 3(2)4).")),
@@ -379,6 +383,8 @@ class ReturnVisit(OwnedDocument):
         return f"{self.planned_on or ''}"
 
     def clean(self) -> None:
+        if "planned_on" in self._get_changed_fields():
+            self.reminded_at = None  # a new date gets its own reminder
         if self.status == "done":
             if self.done_on is None:
                 self.done_on = _today()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -184,7 +185,7 @@ class FilterRelationText(mf.BaseFilter):
         if not text:
             return query
         lookup = self.datamodel.lookup_for(self.column_name)
-        if ObjectId.is_valid(text):
+        if ObjectId.is_valid(text):  # the list itself is scoped: an id reveals nothing more
             return query.filter(**{self.column_name: ObjectId(text)})
         ids = list(lookup.matching(text).limit(RELATED_SELECT_MAX).scalar("id"))
         return query.filter(**{f"{self.column_name}__in": ids})
@@ -675,7 +676,7 @@ def _choice_field(field: me.BaseField, label, required: bool) -> SelectField:
     if not required:
         options = [("", ""), *options]
     return SelectField(label, choices=options, validators=[wtv.DataRequired() if required else wtv.Optional()],
-                       widget=Select2Widget(), default=field.default)
+                       widget=Select2Widget(), default=field.default, filters=[_none_if_blank])
 
 
 def form_field_for(field: me.BaseField, name: str, nested: bool = False) -> Field | None:
@@ -731,18 +732,30 @@ def _reference_field(field: me.ReferenceField, label, required: bool) -> Field:
 @dataclass(frozen=True)
 class Lookup:
     """Search-as-you-type over a large collection: `code_field` matches from its start, `name_field`
-    anywhere; rows are offered as their `str()`."""
+    anywhere; rows are offered as their `str()`. `restrict` gives the query of what the signed-in user may
+    pick (None: everything)."""
 
     kind: str
     document: type
-    code_field: str
+    code_field: str | None
     name_field: str
+    restrict: Callable[[], me.Q | None] | None = None
     page_size: int = 20
+
+    def _objects(self, query: me.Q):
+        allowed = self.restrict() if self.restrict else None
+        return self.document.objects(query & allowed if allowed is not None else query)
 
     def matching(self, text: str):
         text = text.strip()[:64]
-        query = me.Q(**{f"{self.name_field}__icontains": text}) | me.Q(**{f"{self.code_field}__istartswith": text})
-        return self.document.objects(query)  # mongoengine escapes the text for the regex
+        query = me.Q(**{f"{self.name_field}__icontains": text})  # mongoengine escapes the text for the regex
+        if self.code_field:
+            query |= me.Q(**{f"{self.code_field}__istartswith": text})
+        return self._objects(query)
+
+    def get(self, value):
+        """The record with this id if the user may pick it, else None."""
+        return self._objects(me.Q(pk=ObjectId(value))).first() if ObjectId.is_valid(str(value)) else None
 
     def search(self, text: str, page: int = 0) -> tuple[list, bool]:
         """One page of matches (one round-trip) and whether more follow."""
@@ -756,9 +769,9 @@ class Lookup:
 LOOKUPS: dict[str, Lookup] = {}
 
 
-def register_lookup(kind: str, document, code_field: str, name_field: str) -> None:
+def register_lookup(kind: str, document, code_field: str | None, name_field: str, restrict=None) -> None:
     """Offer `document` through search-as-you-type wherever a form or a search refers to it."""
-    LOOKUPS[kind] = Lookup(kind, document, code_field, name_field)
+    LOOKUPS[kind] = Lookup(kind, document, code_field, name_field, restrict)
 
 
 def lookup_of(document_type) -> Lookup | None:
@@ -794,11 +807,23 @@ class LookupField(Field):
         self.data = None
         if not isinstance(raw, str) or raw in ("", "__None"):
             return
-        if not ObjectId.is_valid(raw):
-            raise ValueError(gettext("Choose an entry from the list."))
-        self.data = self.lookup.document.objects(pk=ObjectId(raw)).first()
+        kept = self._stored()
+        if kept is not None and str(kept.pk) == raw:
+            self.data = kept  # the record's own value stays, even if the user could not pick it today
+            return
+        self.data = self.lookup.get(raw)
         if self.data is None:
             raise ValueError(gettext("Choose an entry from the list."))
+
+    def _stored(self):
+        """The value of this field on the record being edited (top-level fields only), or None."""
+        from flask import has_request_context, request
+
+        editing = request.environ.get("portal.editing") if has_request_context() else None
+        if editing is None or self.name != self.short_name:
+            return None
+        value = getattr(editing, self.short_name, None)
+        return value if getattr(value, "pk", None) is not None else None
 
     def populate_obj(self, obj, name):
         setattr(obj, name, self.data)
@@ -826,10 +851,12 @@ class LocalDateTimeField(Field):
 
         for pattern in self.FORMATS:
             try:
-                self.data = from_local(dt.datetime.strptime(text[:19], pattern))
-                return
+                moment = dt.datetime.strptime(text[:19], pattern)
             except ValueError:
                 continue
+            if 1900 <= moment.year <= 2200:
+                self.data = from_local(moment)
+                return
         raise ValueError(gettext("Enter a date and time like 2026-05-20 14:30."))
 
 
@@ -962,6 +989,10 @@ def search_form_fields(datamodel, columns, labels) -> dict[str, Field]:
                                         datamodel.is_numeric, datamodel.is_date)):
             out[col] = StringField(label, widget=BS3TextFieldWidget())
     return out
+
+
+def _none_if_blank(value):
+    return None if value == "" else value
 
 
 def _int_or_none(value):

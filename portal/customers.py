@@ -90,13 +90,25 @@ def restore_contacts(customer) -> None:
     """After an edit by someone who saw masked contacts: a value left as shown keeps the stored one."""
     customer._contacts_masked = False
     stored = (Customer._get_collection().find_one({"_id": customer.pk}, {"contacts": 1}) or {}).get("contacts") or []
-    for contact in customer.contacts or []:
+    for index, contact in enumerate(customer.contacts or []):
         for name, mask in (("phone", mask_phone), ("email", mask_email)):
             value = getattr(contact, name)
             if is_masked(value):
-                original = next((c.get(name) for c in stored if c.get(name) and mask(c.get(name)) == value), None)
+                original = _original(stored, index, contact.name, name, mask, value)
                 if original is not None:
-                    setattr(contact, name, original)
+                    setattr(contact, name, original)  # else Customer.clean asks for the full value
+
+
+def _original(stored: list[dict], index: int, person: str, name: str, mask, value: str) -> str | None:
+    """The stored value a masked one stands for: the only stored contact whose value masks to it, else the
+    one of the same name, else the one in the same row; None when that still leaves a doubt."""
+    candidates = [c for c in stored if c.get(name) and mask(c[name]) == value]
+    for narrow in (lambda c: True, lambda c: c.get("name") == person,
+                   lambda c: index < len(stored) and c is stored[index]):
+        candidates = [c for c in candidates if narrow(c)]
+        if len({c[name] for c in candidates}) == 1:
+            return candidates[0][name]
+    return None
 
 
 def mark_verified(customer_id, actor: Actor, today: dt.date) -> None:
@@ -205,7 +217,8 @@ def reopen(complaint_id, actor: Actor, note: str, now: dt.datetime | None = None
     if not note:
         raise Refused(_l("Say why the complaint is reopened."))
     return _step(complaint_id, actor, "reopen", note[:5000], ("answered", "closed"),
-                 {"status": "in_progress", "closed_at": None}, now or utcnow(),
+                 {"status": "in_progress", "closed_at": None, "satisfaction": None, "overdue_reminded_at": None},
+                 now or utcnow(),
                  _l("Only an answered or closed complaint can be reopened."))
 
 

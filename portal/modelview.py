@@ -196,6 +196,7 @@ class PortalCRUDMixin:
             abort(404)
         pk = self.datamodel.get_pk_value(item)
         if request.method == "POST":
+            request.environ["portal.editing"] = item  # a lookup keeps the record's own value
             form = self.edit_form.refresh()  # Flask-WTF reads the posted data itself; FAB passes it as `obj`
             self._fill_form_exclude_cols(exclude_cols, form)
             form._id = pk
@@ -288,8 +289,13 @@ class ScopedModelView(PortalModelView):
         super().__init__(**kwargs)
 
     def scope_query(self):
-        return scope.scope_q(self.scope_unit_field, self.scope_owner_field, self.scope_all_roles,
-                             self.scope_extra_unit_fields, self.scope_extra_owner_fields)
+        return self.scope_for_user()
+
+    @classmethod
+    def scope_for_user(cls):
+        """The query of the records the signed-in user may see here (None: all of them)."""
+        return scope.scope_q(cls.scope_unit_field, cls.scope_owner_field, cls.scope_all_roles,
+                             cls.scope_extra_unit_fields, cls.scope_extra_owner_fields)
 
     unit_from: str | None = None  # a field (an Employee, a survey) whose org unit the record belongs to
 
@@ -299,16 +305,25 @@ class ScopedModelView(PortalModelView):
                           self.scope_extra_unit_fields, self.scope_extra_owner_fields)
 
     def place(self, item) -> None:
-        """Put the record in its unit (that of `unit_from`, else the user's) and keep it in the user's scope."""
-        source = getattr(item, self.unit_from, None) if self.unit_from else None
-        if source is not None and self.scope_unit_field:
-            setattr(item, self.scope_unit_field, source.owner_unit)
+        """Put the record in its unit (that of `unit_from`, else the user's) and keep it in the user's scope.
+
+        The unit is worked out again after the scope check, which may have put the user in place of the person
+        they named (a user without a unit role only keeps records of their own).
+        """
+        source = self._unit_from_source(item)
         try:
             scope.force_owner(item, self.scope_unit_field, self.scope_owner_field, self.scope_all_roles)
         except me.ValidationError as exc:
             if source is None:
                 raise
             raise field_error(self.unit_from, gettext("This belongs to a unit outside your scope.")) from exc
+        self._unit_from_source(item)
+
+    def _unit_from_source(self, item):
+        source = getattr(item, self.unit_from, None) if self.unit_from else None
+        if source is not None and self.scope_unit_field:
+            setattr(item, self.scope_unit_field, source.owner_unit)
+        return source
 
     def pre_add(self, item):
         self.place(item)

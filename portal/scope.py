@@ -109,7 +109,8 @@ def force_owner(item, unit_field: str | None, owner_field: str | None, all_roles
     if owner_field and owner_field != "id" and not roles & UNIT_ROLES:
         if employee_id is None:
             raise ScopeDenied(gettext("Your login is not linked to an employee record."))
-        setattr(item, owner_field, Employee.objects(pk=employee_id).first())
+        if item._created or item.pk is None or owner_field in item._get_changed_fields():
+            setattr(item, owner_field, Employee.objects(pk=employee_id).first())  # one's own records only
     if not unit_field or not roles & UNIT_ROLES:
         return
     if not item._created and item.pk is not None and unit_field not in item._get_changed_fields():

@@ -9,6 +9,7 @@ import pytest
 from models.approvals import ApprovalRequest, Notification
 from models.customers import Complaint, Contact, Customer, CustomerVisit, Inquiry, Negotiation, ReturnVisit
 from models.market import MarketExpansionPlan
+from models.org import Employee
 from portal.settings import local_today, to_local
 from tests.approvals_kit import person, unit
 from tests.conftest import data_round_trips
@@ -169,8 +170,11 @@ def test_the_timeline_links_only_what_the_viewer_may_open_DSC_7_1_1(as_role, db)
     who = customer(owner="sales_clerk")
     inquiry = Inquiry(customer=who, content="何时到货？", owner_unit=unit("BR-CS")).save()
     page = text(as_role("sales_clerk").get(f"/customers/show/{who.pk}"))
-    assert "何时到货？" in page and f"/inquiries/show/{inquiry.pk}" not in page  # a CS record: listed, not opened
-    assert f"/inquiries/show/{inquiry.pk}" in text(as_role("Admin").get(f"/customers/show/{who.pk}"))
+    # a record of customer service: its kind, date and state are listed; its content is not shown
+    assert "(kept by another department)" in page and "何时到货？" not in page
+    assert f"/inquiries/show/{inquiry.pk}" not in page
+    page = text(as_role("Admin").get(f"/customers/show/{who.pk}"))
+    assert f"/inquiries/show/{inquiry.pk}" in page and "何时到货？" in page
 
 
 # ---- confidentiality (DSC 7(1)2) ------------------------------------------------------------------------------
@@ -211,6 +215,79 @@ def test_a_contact_needs_an_owner_to_be_a_key_account_and_errors_show_next_to_fi
     assert Customer.objects(name="重点客户测试公司").first() is None
 
 
+def test_twin_masked_contacts_keep_their_own_numbers_DSC_7_1_2(as_role, db):
+    who = customer(owner="sales_rep", contacts=[Contact(name="王", phone="13812345678", email="wang@twin.example"),
+                                                Contact(name="吴", phone="13899995678", email="wu@twin.example")])
+    clerk = as_role("sales_clerk")
+    response = clerk.post_form(f"/customers/edit/{who.pk}", {
+        "name": who.name, "kind": "company", "source": "other", "status": "lead", "owner": str(person("sales_rep").pk),
+        "contacts-0-name": "王", "contacts-0-phone": "138****5678", "contacts-0-email": "w***@twin.example",
+        "contacts-1-name": "吴", "contacts-1-phone": "138****5678", "contacts-1-email": "w***@twin.example",
+        "version": "0"}, follow_redirects=False)
+    assert response.status_code == 302, text(response)
+    assert [(c.phone, c.email) for c in Customer.objects(pk=who.pk).first().contacts] == [
+        ("13812345678", "wang@twin.example"), ("13899995678", "wu@twin.example")]
+
+
+@pytest.mark.parametrize("change", [{"owner": "sales_clerk"}, {"key_account": "y", "key_owner": "sales_clerk"}])
+def test_someone_who_sees_masked_contacts_cannot_take_the_customer_over_DSC_7_1_2(as_role, db, change):
+    who = customer(owner="sales_rep")
+    data = {"name": who.name, "kind": "company", "source": "other", "status": "lead",
+            "owner": str(person("sales_rep").pk), "contacts-0-name": "郑强", "contacts-0-phone": "139****6666",
+            "version": "0"}
+    data.update({k: (str(person(v).pk) if k.endswith("owner") else v) for k, v in change.items()})
+    page = text(as_role("sales_clerk").post_form(f"/customers/edit/{who.pk}", data))
+    assert "can hand this customer over" in page
+    stored = Customer.objects(pk=who.pk).first()
+    assert stored.owner == person("sales_rep") and not stored.key_account
+
+
+def test_a_dedicated_owner_edits_without_becoming_the_owner_BRD_3_4_3(as_role, db):
+    who = customer(owner="sales_clerk", key_account=True, key_owner=person("sales_rep"))
+    rep = as_role("sales_rep")  # Employee role: sees the file as its dedicated owner
+    response = rep.post_form(f"/customers/edit/{who.pk}", {
+        "name": who.name, "kind": "company", "source": "other", "status": "active",
+        "owner": str(person("sales_clerk").pk), "key_account": "y", "key_owner": str(person("sales_rep").pk),
+        "contacts-0-name": "郑强", "contacts-0-phone": "13955556666", "version": "0"}, follow_redirects=False)
+    assert response.status_code == 302, text(response)
+    stored = Customer.objects(pk=who.pk).first()
+    assert stored.status == "active" and stored.owner == person("sales_clerk")
+
+
+def test_field_staff_keep_their_records_in_their_own_unit(as_role, db):
+    who = customer(owner="sales_rep")
+    stranger = Employee.objects(owner_unit=unit("DSC-SH-CS")).first()
+    response = as_role("sales_rep").post_form("/customer-visits/add", {
+        "customer": str(who.pk), "owner": str(stranger.pk), "purpose": "回访", "place": "客户处", "planned_at": NOW,
+        "status": "planned", "intention": ""}, follow_redirects=False)
+    assert response.status_code == 302, text(response)
+    visit = CustomerVisit.objects(customer=who).first()
+    assert visit.owner == person("sales_rep") and visit.owner_unit == unit("BR-SALES")
+
+
+def test_a_clerk_cannot_put_a_budget_into_another_unit(as_role, db):
+    from models.finance import Budget
+
+    page = as_role("sales_clerk").post_form("/budgetview/add", {
+        "year": str(local_today().year), "owner_unit": str(unit("BR-HR").pk), "kind": "expense",
+        "category": "travel", "annual_amount": "400", "quarters": ["100", "100", "100", "100"]})
+    assert page.status_code == 200 and "outside your scope" in text(page)
+    assert not Budget.objects(owner_unit=unit("BR-HR"), annual_amount=400).first()
+
+
+def test_a_rescheduled_visit_is_reminded_again_BRD_5_3_1(db):
+    from models.common import utcnow
+    from portal import customers as service
+
+    visit = CustomerVisit(customer=customer(), owner=person("sales_rep"), purpose="拜访", place="客户处",
+                          planned_at=utcnow() + dt.timedelta(hours=2), owner_unit=unit("BR-SALES")).save()
+    assert service.visit_reminders(utcnow())
+    visit.reload()
+    visit.planned_at = utcnow() + dt.timedelta(hours=5)
+    visit.save()
+    assert [s.kind for s in service.visit_reminders(utcnow())] == ["visit_due"]
+
+
 # ---- search-as-you-type (PERFORMANCE.md) ------------------------------------------------------------------------
 def test_customer_lookup_answers_names_and_numbers_only(as_role, db):
     who = customer()
@@ -222,6 +299,22 @@ def test_customer_lookup_answers_names_and_numbers_only(as_role, db):
     assert clerk.get("/lookup/customer/?q=").get_json()["results"] == []
     assert clerk.get("/lookup/nothing/?q=a").status_code == 404
     assert clerk.get("/lookup/customer/?q=.*&page=-5").status_code == 200  # regex characters are literal
+
+
+@pytest.mark.parametrize(("username", "sees"), [("sales_rep", True), ("hr", False)])
+def test_field_staff_pick_only_their_own_customers(as_role, db, username, sees):
+    mine, other = customer("我的客户有限公司", owner="sales_rep"), customer("别人的客户有限公司", owner="sales_clerk")
+    browser = as_role(username)
+    names = [r["text"] for r in browser.get("/lookup/customer/?q=客户有限公司").get_json()["results"]]
+    assert (mine.name in " ".join(names)) is sees and other.name not in " ".join(names)
+    assert other.code not in text(browser.get(f"/customer-visits/add?customer={other.pk}"))
+
+
+def test_a_link_to_a_visit_out_of_scope_prefills_nothing(as_role, db):
+    visit = CustomerVisit(customer=customer(), owner=person("sales_clerk"), purpose="机密拜访", place="x",
+                          planned_at=dt.datetime(2026, 1, 5, 2, 0), owner_unit=unit("BR-SALES")).save()
+    page = text(as_role("service_clerk").get(f"/negotiations/add?visit={visit.pk}"))
+    assert visit.customer.code not in page and "机密拜访" not in page
 
 
 def test_lookup_pages_through_many_matches(as_role, db):
@@ -248,6 +341,8 @@ def test_a_made_up_customer_id_gets_a_message_not_an_error(as_role, db):
     assert page.status_code == 200 and "Choose an entry from the list." in text(page)
     page = as_role("service_clerk").post_form("/inquiries/add", {"customer": "<script>", "content": "x",
                                                                  "received_at": "yesterday"})
+    assert page.status_code == 200 and "Enter a date and time like" in text(page)
+    page = as_role("service_clerk").post_form("/inquiries/add", {"content": "x", "received_at": "0001-01-01 00:00"})
     assert page.status_code == 200 and "Enter a date and time like" in text(page)
 
 

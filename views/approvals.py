@@ -57,8 +57,8 @@ class ApprovableView(ScopedModelView):
     show_template = "portal/approvable_show.html"
 
     def __init__(self, **kwargs):
-        if self.unit_from is None:
-            self.unit_from = self.datamodel.obj.requester_field
+        if self.unit_from is None and self.datamodel.obj.requester_field != "requested_by":
+            self.unit_from = self.datamodel.obj.requester_field  # budgets name their unit themselves
         super().__init__(**kwargs)
 
     def run_on(self, pk, act, done: str, where=None):
@@ -108,10 +108,9 @@ class ApprovableView(ScopedModelView):
 
     def place(self, item) -> None:
         """The record belongs to its requester's unit, which must be in the user's scope."""
-        if item.requester_field == "requested_by":
-            if item.requested_by is None and scope.current_employee_id() is not None:
-                item.requested_by = Employee.objects(pk=scope.current_employee_id()).first()
-            return
+        me = scope.current_employee_id()
+        if item.requester_field == "requested_by" and item.requested_by is None and me is not None:
+            item.requested_by = Employee.objects(pk=me).first()
         super().place(item)
 
     def pre_update(self, item):

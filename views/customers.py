@@ -3,15 +3,14 @@ visits, negotiation minutes, return visits and satisfaction surveys."""
 
 from __future__ import annotations
 
-from bson import ObjectId
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
-from mongoengine import ValidationError
+from mongoengine import Q, ValidationError
 
-from models.common import utcnow
+from models.common import field_error, utcnow
 from models.customers import (
     LOG_ACTIONS,
     SATISFACTION,
@@ -28,11 +27,24 @@ from models.customers import (
 from models.org import Employee
 from portal import customers, scope, settings
 from portal.approvals import Refused
-from portal.compat import PortalMongoInterface, register_lookup
+from portal.compat import LOOKUPS, PortalMongoInterface, register_lookup
 from portal.modelview import ScopedModelView
 
 STAMPS = ["created_at", "created_by", "updated_at", "updated_by", "version"]
-register_lookup("customer", Customer, "code", "name")
+DIRECTORY_ROLES = scope.UNIT_ROLES | {"Admin", "Auditor", "Finance", "Legal"}
+
+
+def _customer_directory():
+    """Which customers a user may pick in a form: the units' clerks and heads (a complaint may concern any
+    customer) and the roles that see every file pick from all of them, by name and number only; anyone else
+    from the customers they own."""
+    if scope.role_names() & DIRECTORY_ROLES:
+        return None
+    me = scope.current_employee_id()
+    return Q(owner=me) | Q(key_owner=me)
+
+
+register_lookup("customer", Customer, "code", "name", restrict=_customer_directory)
 
 
 def _me():
@@ -40,9 +52,9 @@ def _me():
     return Employee.objects(pk=employee_id).first() if employee_id else None
 
 
-def _from_args(document, name: str):
-    value = request.args.get(name, "", type=str)
-    return document.objects(pk=ObjectId(value)).first() if ObjectId.is_valid(value) else None
+def _from_args(kind: str, name: str):
+    """The record a link names (`?customer=<id>`), if the user may pick it."""
+    return LOOKUPS[kind].get(request.args.get(name, "", type=str))
 
 
 def _overdue_badge(value) -> str:
@@ -57,7 +69,7 @@ class CustomerRecordView(ScopedModelView):
     scope_all_roles = frozenset({"Admin", "Auditor"})
 
     def prefill_add(self, form) -> None:
-        customer = _from_args(Customer, "customer")
+        customer = _from_args("customer", "customer")
         if customer is not None and hasattr(form, "customer"):
             form.customer.data = customer
         if self.person_field and getattr(form, self.person_field).data is None:
@@ -131,6 +143,10 @@ class CustomerView(ScopedModelView):
 
     def pre_update(self, item):
         if getattr(item, "_contacts_masked", False):
+            handed_over = {"owner", "key_account", "key_owner"} & set(item._get_changed_fields())
+            if handed_over:  # else anyone could make themselves the owner and read the numbers
+                raise field_error(sorted(handed_over)[0], gettext(
+                    "Only the owner, the dedicated owner or their department head can hand this customer over."))
             customers.restore_contacts(item)
         super().pre_update(item)
 
@@ -144,16 +160,19 @@ class CustomerView(ScopedModelView):
                 "verify_days": settings.get("customer_verify_days"), "today": settings.local_today()}
 
     def _linked(self, entries: list[dict]) -> list[dict]:
-        """Each entry links to its record when the user may open it there."""
+        """Each entry links to its record when the user may open it there; else only its kind, date and state
+        are shown."""
         views = {type(v).__name__: v for v in self.appbuilder.baseviews}
         by_document = {getattr(v.datamodel, "obj", None): v for v in views.values()
                        if isinstance(v, ScopedModelView)}
         sm = self.appbuilder.sm
         for entry in entries:
             view = by_document.get(entry["source"].document)
-            entry["link"] = (url_for(f"{type(view).__name__}.show", pk=entry["raw"]["_id"])
-                             if view is not None and sm.has_access("can_show", view.class_permission_name)
-                             and view.sees(entry["raw"]) else None)
+            opens = view is not None and sm.has_access("can_show", view.class_permission_name) and view.sees(
+                entry["raw"])
+            entry["link"] = url_for(f"{type(view).__name__}.show", pk=entry["raw"]["_id"]) if opens else None
+            if not opens:
+                entry["title"] = gettext("(kept by another department)")
         return entries
 
     @expose("/verify/<pk>", methods=["POST"])
@@ -177,6 +196,7 @@ class InquiryView(CustomerRecordView):
     class_permission_name = "Inquiry"
     scope_owner_field = "handled_by"
     person_field = "handled_by"
+    unit_from = "handled_by"
     regulation_clauses = ("DSC 3(2)1", "DSC 3(2)2", "DSC 3(2)3", "BRD 5(1)1", "BRD 5(1)2", "DSC 2(2)4")
     list_title = show_title = _l("Inquiries")
     add_title = _l("Record an inquiry")
@@ -317,6 +337,9 @@ class CustomerVisitView(CustomerRecordView):
                 "minutes": list(Negotiation.objects(visit=item.pk).only("held_on", "proposal").limit(20))}
 
 
+register_lookup("visit", CustomerVisit, None, "purpose", restrict=lambda: CustomerVisitView.scope_for_user())
+
+
 class NegotiationView(CustomerRecordView):
     """Negotiation minutes: proposal, price and delivery, agreed points and next actions (FSS 3(3))."""
 
@@ -345,7 +368,7 @@ class NegotiationView(CustomerRecordView):
 
     def prefill_add(self, form) -> None:
         super().prefill_add(form)
-        visit = _from_args(CustomerVisit, "visit")
+        visit = _from_args("visit", "visit")
         if visit is not None:
             form.visit.data = visit
             form.customer.data = visit.customer
@@ -422,6 +445,9 @@ class SatisfactionSurveyView(ScopedModelView):
                 "can_respond": self.appbuilder.sm.has_access("can_add", "SurveyResponse")}
 
 
+register_lookup("survey", SatisfactionSurvey, None, "title", restrict=lambda: SatisfactionSurveyView.scope_for_user())
+
+
 class SurveyResponseView(CustomerRecordView):
     """One customer's scores (1-5) per question of a survey, and their comments."""
 
@@ -447,7 +473,7 @@ class SurveyResponseView(CustomerRecordView):
     def prefill_add(self, form) -> None:
         super().prefill_add(form)
         form.answered_on.data = settings.local_today()
-        survey = _from_args(SatisfactionSurvey, "survey")
+        survey = _from_args("survey", "survey")
         if survey is not None:
             form.survey.data = survey
             form.scores.entries = []
