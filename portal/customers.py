@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import lazy_gettext as _l
-from mongoengine import DateField
+from mongoengine import DateField, ValidationError
 from pymongo import ReturnDocument
 
 from models.audit import FieldChange
-from models.common import choice_label, utcnow
+from models.common import choice_label, field_error, utcnow
 from models.customers import (
     COMPLAINT_STATUSES,
     INQUIRY_TOPICS,
@@ -87,7 +87,12 @@ def mask_contacts(customer) -> None:
 
 
 def restore_contacts(customer) -> None:
-    """After an edit by someone who saw masked contacts: a value left as shown keeps the stored one."""
+    """After an edit by someone who saw masked contacts: a value left as shown keeps the stored one. They may
+    not hand the customer over, or anyone could make themselves its owner and read the numbers."""
+    handed_over = {"owner", "key_account", "key_owner"} & set(customer._get_changed_fields())
+    if handed_over:
+        raise field_error(sorted(handed_over)[0], _l("Only the owner, the dedicated owner or their department "
+                                                     "head can hand this customer over."))
     customer._contacts_masked = False
     stored = (Customer._get_collection().find_one({"_id": customer.pk}, {"contacts": 1}) or {}).get("contacts") or []
     for index, contact in enumerate(customer.contacts or []):
@@ -132,6 +137,12 @@ def apply_deadline(complaint, actor: Actor) -> None:
         complaint.response_hours = settings.get(f"complaint_hours_{complaint.severity or 'normal'}")
     if new and not complaint.log:
         complaint.log = [HandlingStep(**_log_entry(actor, "received", "", utcnow()))]
+
+
+def check_editable(complaint, roles) -> None:
+    """A closed complaint is read-only (reopen it first); Admin may still correct it."""
+    if complaint.status == "closed" and "Admin" not in roles:
+        raise ValidationError(str(_l("A closed complaint is read-only; reopen it to change it.")))
 
 
 def complaint_received(complaint, actor: Actor, now: dt.datetime | None = None) -> None:

@@ -498,3 +498,13 @@ def test_customer_timeline_shows_every_contact_newest_first_DSC_7_1_1(db):
     response(survey(), who, 4, 5)
     kinds = [entry["source"].document.__name__ for entry in customers.timeline(who.pk)]
     assert kinds == ["SurveyResponse", "Complaint", "ReturnVisit", "CustomerVisit", "Inquiry"]
+
+
+def test_a_closed_complaint_is_read_only_until_reopened_SOC_7_3(db):
+    item = complaint()
+    customers.answer(item.pk, actor("service_clerk"), "已处理")
+    customers.close(item.pk, actor("service_clerk"), "satisfied")
+    closed = Complaint.objects(pk=item.pk).first()
+    with pytest.raises(ValidationError, match="read-only"):
+        customers.check_editable(closed, frozenset({"Clerk"}))
+    customers.check_editable(closed, frozenset({"Admin"}))  # Admin may still correct it

@@ -8,9 +8,9 @@ from flask_appbuilder import expose, has_access
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
-from mongoengine import Q, ValidationError
+from mongoengine import Q
 
-from models.common import field_error, utcnow
+from models.common import utcnow
 from models.customers import (
     LOG_ACTIONS,
     SATISFACTION,
@@ -143,10 +143,6 @@ class CustomerView(ScopedModelView):
 
     def pre_update(self, item):
         if getattr(item, "_contacts_masked", False):
-            handed_over = {"owner", "key_account", "key_owner"} & set(item._get_changed_fields())
-            if handed_over:  # else anyone could make themselves the owner and read the numbers
-                raise field_error(sorted(handed_over)[0], gettext(
-                    "Only the owner, the dedicated owner or their department head can hand this customer over."))
             customers.restore_contacts(item)
         super().pre_update(item)
 
@@ -260,8 +256,7 @@ class ComplaintView(CustomerRecordView):
         customers.apply_deadline(item, scope.actor())
 
     def pre_update(self, item):
-        if item.status == "closed" and "Admin" not in scope.role_names():
-            raise ValidationError(gettext("A closed complaint is read-only; reopen it to change it."))
+        customers.check_editable(item, scope.role_names())
         super().pre_update(item)
         customers.apply_deadline(item, scope.actor())
 
