@@ -224,3 +224,30 @@ def choice_label(choice_list, value) -> str:
         if key == value:
             return str(label)
     return "" if value is None else str(value)
+
+
+PERIOD_KINDS = choices(("month", _l("Month")), ("quarter", _l("Quarter")), ("year", _l("Year")))
+PERIOD_FORMATS = {"month": _l("Write the month as 2026-05."), "quarter": _l("Write the quarter as 2026-Q2."),
+                  "year": _l("Write the year as 2026.")}
+
+
+def period_bounds(kind: str | None, period: str | None) -> tuple[dt.date, dt.date] | None:
+    """First and last day of a period written `2026-05`, `2026-Q2` or `2026`; None when it does not parse."""
+    text = (period or "").strip().upper()
+    try:
+        year = int(text[:4])
+        if not 2000 <= year <= 2100 or (kind == "year" and len(text) != 4):
+            return None
+        if kind == "year":
+            return dt.date(year, 1, 1), dt.date(year, 12, 31)
+        if kind == "quarter" and len(text) == 7 and text[4:6] == "-Q" and text[6] in "1234":
+            first = 3 * (int(text[6]) - 1) + 1
+            last = dt.date(year + (first == 10), 1 if first == 10 else first + 3, 1)
+            return dt.date(year, first, 1), last - dt.timedelta(days=1)
+        if kind == "month" and len(text) == 7 and text[4] == "-" and text[5:].isdigit() and 1 <= int(text[5:]) <= 12:
+            month = int(text[5:])
+            last = dt.date(year + (month == 12), 1 if month == 12 else month + 1, 1)
+            return dt.date(year, month, 1), last - dt.timedelta(days=1)
+    except ValueError:
+        return None
+    return None

@@ -120,7 +120,7 @@ class Employee(OwnedDocument):
     hire_date = DateField(verbose_name=_l("Hire date"))
     status = StringField(required=True, choices=EMPLOYEE_STATUSES, default="active", verbose_name=_l("Status"))
     staff_kind = StringField(required=True, choices=STAFF_KINDS, default="other", verbose_name=_l("Staff kind"))
-    agent_tier = StringField(max_length=32, verbose_name=_l("Agent tier"))
+    agent_tier = ReferenceField("AgentTier", verbose_name=_l("Agent tier"))  # deleting a tier in use: models.agents
     region = StringField(max_length=64, verbose_name=_l("Region"))
     upline = ReferenceField("self", reverse_delete_rule=NULLIFY, verbose_name=_l("Upline"))
 
@@ -134,6 +134,8 @@ class Employee(OwnedDocument):
             raise field_error("manager", _l("An employee cannot be their own manager."))
         if self.upline is not None and self.pk is not None and self.upline.pk == self.pk:
             raise field_error("upline", _l("An agent cannot be their own upline."))
+        if self.staff_kind == "agent" and self.agent_tier is None:
+            raise field_error("agent_tier", _l("An agent needs a tier: it sets their prices and profit share."))
 
 
 Employee.register_delete_rule(OrgUnit, "head", NULLIFY)

@@ -17,6 +17,13 @@ DEFAULTS: dict[str, tuple[str, str, str, object]] = {
     "complaint_hours_normal": ("int", "72", "BRD 5(1)3", _l("Hours to answer a complaint of normal severity")),
     "customer_verify_days": ("int", "180", "BRD 5(2)3",
                              _l("Days after which a customer's owner is reminded to re-check the file")),
+    "major_contract_threshold": ("money", "500000.00", "DSC 6(4)3",
+                                 _l("Major contract: contracts above this amount also get a compliance review")),
+    "contract_renewal_days": ("int", "30", "SOC 3.5", _l("Days before a contract ends when it is up for renewal")),
+    "after_sales_days": ("int", "7", "MIC 售后服務管理/售后問題處理流程/3",
+                         _l("Days within which an after-sales problem gets its outcome")),
+    "slow_moving_days": ("int", "90", "MIC 產品管理/產品庫存管理/3",
+                         _l("Days without a shipment after which stock is slow-moving")),
 }
 MONEY_SETTINGS = tuple((key, label) for key, (kind, _v, _c, label) in DEFAULTS.items() if kind == "money")
 

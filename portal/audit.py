@@ -149,3 +149,30 @@ def connect_signals() -> None:
     signals.post_save.connect(_post_save, weak=False)
     signals.post_delete.connect(_post_delete, weak=False)
 
+
+
+def record_state(document_class, raw: dict, field: str, before, after, username: str) -> None:
+    """Audit one state change made by a service with a raw conditional update."""
+    record("update", document_class._from_son(raw), [FieldChange(field=field, old=str(before or ""),
+                                                                 new=str(after or ""))], note=f"by {username}")
+
+
+def guarded_change(document_class, doc_id, field: str, allowed, sets: dict, username: str, now: dt.datetime,
+                   push: dict | None = None, extra_condition: dict | None = None) -> tuple[dict | None, dict | None]:
+    """Move `field` of one record from one of `allowed` to `sets[field]` (or just apply `sets`) in one
+    conditional update, audited; returns (before, after), after None when the record was not in an allowed
+    state (someone else moved it first)."""
+    from pymongo import ReturnDocument
+
+    collection = document_class._get_collection()
+    before = collection.find_one({"_id": doc_id}, {field: 1})
+    if before is None:
+        return None, None
+    update = {"$set": {**sets, "updated_at": now, "updated_by": username}, "$inc": {"version": 1}}
+    if push:
+        update["$push"] = push
+    after = collection.find_one_and_update({"_id": doc_id, field: {"$in": list(allowed)}, **(extra_condition or {})},
+                                           update, return_document=ReturnDocument.AFTER)
+    if after is not None and after.get(field) != before.get(field):
+        record_state(document_class, after, field, before.get(field), after.get(field), username)
+    return before, after

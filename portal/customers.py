@@ -9,9 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import lazy_gettext as _l
 from mongoengine import DateField, ValidationError
-from pymongo import ReturnDocument
 
-from models.audit import FieldChange
 from models.common import choice_label, field_error, utcnow
 from models.customers import (
     COMPLAINT_STATUSES,
@@ -125,7 +123,7 @@ def mark_verified(customer_id, actor: Actor, today: dt.date) -> None:
         projection={"name": 1, "code": 1})
     if raw is None:
         raise Refused(_l("This customer no longer exists."))
-    _audit_state(Customer, raw, "last_verified_on", "", today.isoformat(), actor)
+    audit.record_state(Customer, raw, "last_verified_on", "", today.isoformat(), actor.username)
 
 
 # ---- complaints (BRD 5(1), DSC 3(5)2, MIC 客戶投訴處理) ------------------------------------------------
@@ -163,27 +161,15 @@ def _log_entry(actor: Actor, action: str, note: str, now) -> dict:
     return {"at": now, "by": actor.name, "action": action, "note": note}
 
 
-def _audit_state(document_class, raw: dict, field: str, before, after, actor: Actor) -> None:
-    document = document_class._from_son(raw)
-    audit.record("update", document, [FieldChange(field=field, old=str(before or ""), new=str(after or ""))],
-                 note=f"by {actor.username}")
-
-
 def _step(complaint_id, actor: Actor, action: str, note: str, allowed: tuple[str, ...], sets: dict,
           now: dt.datetime, refusal) -> dict:
     """One change of a complaint: conditional on its status, with its log line, in one write."""
-    before = Complaint._get_collection().find_one({"_id": complaint_id}, {"status": 1})
+    before, after = audit.guarded_change(Complaint, complaint_id, "status", allowed, sets, actor.username, now,
+                                         push={"log": _log_entry(actor, action, note, now)})
     if before is None:
         raise Refused(_l("This complaint no longer exists."))
-    after = Complaint._get_collection().find_one_and_update(
-        {"_id": complaint_id, "status": {"$in": list(allowed)}},
-        {"$set": {**sets, "updated_at": now, "updated_by": actor.username},
-         "$push": {"log": _log_entry(actor, action, note, now)}, "$inc": {"version": 1}},
-        projection={"log": 0}, return_document=ReturnDocument.AFTER)
     if after is None:
         raise Refused(refusal)
-    if after["status"] != before["status"]:
-        _audit_state(Complaint, after, "status", before["status"], after["status"], actor)
     return after
 
 

@@ -6,7 +6,7 @@ import logging
 import re
 
 import mongoengine as me
-from flask import abort, current_app, flash, redirect, request
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_appbuilder import MasterDetailView, ModelView, expose, has_access
 from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.const import FLAMSG_ERR_SEC_ACCESS_DENIED
@@ -27,6 +27,12 @@ from portal.compat import (
 
 log = logging.getLogger(__name__)
 
+def input_field(name: str, label, kind: str = "text", choices=(), value="") -> dict:
+    """One input of a page button's form (see portal/_actions.html)."""
+    return {"name": name, "label": label, "type": kind, "choices": list(choices), "value": value}
+
+
+STAMPS = ["created_at", "created_by", "updated_at", "updated_by", "version"]  # the "Record" fieldset
 _FILTER_ARG = re.compile(r"^_flt_(\d+)_(.+)$")
 
 
@@ -162,6 +168,36 @@ class PortalCRUDMixin:
         """Extra template values for the list page (a summary above the rows)."""
         return {}
 
+    def run_action(self, pk, action: str, call, done=None):
+        """A button on a record's page: `call(item, actor)` runs a service. A refusal (or bad input) is shown
+        next to that button's form with 422 and what was typed is kept; success goes back to the page."""
+        from portal.approvals import Refused
+
+        item = self.get_item(pk)
+        if item is None:
+            abort(404)
+        try:
+            call(item, scope.actor())
+        except Refused as exc:
+            request.environ["portal.action_error"] = {"action": action, "message": str(exc.message),
+                                                      "form": request.form.to_dict()}
+            return self.show(pk), 422
+        flash(done or gettext("Saved."), "success")
+        return redirect(url_for(f"{type(self).__name__}.show", pk=pk))
+
+    def button(self, method: str, label, icon: str = "fa-check", style: str = "default", fields=(), when=True):
+        """A button of the record's page for `run_action` route `method`, if the user holds its permission."""
+        if not when or not self.appbuilder.sm.has_access(f"can_{method}", self.class_permission_name):
+            return None
+        return {"endpoint": f"{type(self).__name__}.{method}", "name": method, "label": label, "icon": icon,
+                "style": style, "fields": list(fields)}
+
+    def link(self, endpoint: str, permission: str, label, icon: str, when=True, **args):
+        """A link of the record's page to a form of another view, if the user may open it."""
+        if not when or not self.appbuilder.sm.has_access("can_add", permission):
+            return None
+        return {"url": url_for(endpoint, **args), "label": label, "icon": icon}
+
     def render_template(self, template, **kwargs):
         kwargs.setdefault("clauses", registry.clauses_for(self.regulation_clauses))
         if template == self.list_template:
@@ -296,6 +332,12 @@ class ScopedModelView(PortalModelView):
         """The query of the records the signed-in user may see here (None: all of them)."""
         return scope.scope_q(cls.scope_unit_field, cls.scope_owner_field, cls.scope_all_roles,
                              cls.scope_extra_unit_fields, cls.scope_extra_owner_fields)
+
+    @classmethod
+    def scope_raw(cls) -> dict:
+        """The same as a raw MongoDB filter, for services that aggregate ({} when the user sees everything)."""
+        q = cls.scope_for_user()
+        return {} if q is None else cls.datamodel.obj.objects(q)._query
 
     unit_from: str | None = None  # a field (an Employee, a survey) whose org unit the record belongs to
 

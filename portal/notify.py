@@ -43,6 +43,15 @@ MESSAGES = {
     "customer_verify": _l("Please re-check the customer file %(title)s (last verified %(date)s)"),
     "visit_due": _l("Customer visit due: %(title)s on %(date)s"),
     "return_visit_due": _l("Return visit due: %(title)s on %(date)s"),
+    "contract_signed": _l("Contract %(title)s was signed on %(date)s: please follow up"),
+    "contract_renewal": _l("Contract %(title)s ends on %(date)s: negotiate its renewal"),
+    "client_report_due": _l("A progress report to the client is due for contract %(title)s by %(date)s"),
+    "shipped": _l("Order %(title)s has shipped, tracking no. %(tracking)s: please tell the customer"),
+    "shipment_exception": _l("Shipment exception on order %(title)s: %(text)s"),
+    "stock_low": _l("Stock below its reorder level: %(title)s"),
+    "stock_high": _l("Stock above its maximum level: %(title)s"),
+    "stock_slow": _l("Slow-moving stock needs a disposal decision: %(title)s"),
+    "ticket_overdue": _l("After-sales ticket %(title)s is past its deadline (%(date)s)"),
 }
 MAX_ATTEMPTS = 5
 

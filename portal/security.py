@@ -293,6 +293,11 @@ FULL = (*WRITE, "can_delete")
 FORM = ("can_this_form_get", "can_this_form_post")
 
 
+CONTRACT_STEPS = ("can_submit", "can_sign", "can_execute", "can_complete", "can_file", "can_follow_up")
+ORDER_STEPS = ("can_submit", "can_confirm", "can_produce", "can_close", "can_track", "can_cancel")
+SHIPPING = ("can_ship", "can_deliver", "can_exception", "can_cancel")
+
+
 def everyone(*permissions: str) -> dict[str, tuple[str, ...]]:
     return {role: permissions for role in STAFF_ROLES}
 
@@ -337,6 +342,48 @@ ROLE_TABLE: dict[str, dict[str, tuple[str, ...]]] = {
     "SatisfactionSurvey": {"Clerk": FULL, "DeptHead": FULL, "Auditor": READ},
     "SurveyResponse": {"Clerk": FULL, "DeptHead": FULL, "Auditor": READ},
     "LookupView": everyone("can_search"),  # names and numbers of customers and staff, for the forms
+    # Sales (DOMAIN 3.3): the units keep plans, contracts and the order ledger; salespeople and agents their own;
+    # Legal reviews contracts through the approval engine; Finance reads contracts and marks orders paid.
+    "SalesPlan": {"Clerk": (*FULL, "can_submit"), "DeptHead": (*FULL, "can_submit"), "Auditor": READ},
+    "Contract": {"Clerk": (*FULL, *CONTRACT_STEPS, "can_terminate"),
+                 "DeptHead": (*FULL, *CONTRACT_STEPS, "can_terminate"),
+                 "Employee": (*WRITE, *CONTRACT_STEPS), "Legal": (*READ, "can_file", "can_follow_up"),
+                 "Finance": (*READ, "can_file", "can_follow_up"), "Auditor": (*READ, "can_file", "can_follow_up")},
+    "ContractFollowUp": {role: ("menu_access",) for role in ("Clerk", "DeptHead", "Employee", "Legal", "Finance",
+                                                            "Auditor")},
+    "ClientProgressReport": {"Clerk": FULL, "DeptHead": FULL, "Employee": WRITE, "Legal": READ, "Finance": READ,
+                             "Auditor": READ},
+    "SalesOrder": {"Clerk": (*FULL, *ORDER_STEPS), "DeptHead": (*FULL, *ORDER_STEPS),
+                   "Employee": (*WRITE, "can_submit", "can_track"), "Finance": (*READ, "can_pay", "can_track"),
+                   "Auditor": READ},
+    "WorkReport": {"Clerk": (*FULL, "can_acknowledge"), "DeptHead": (*FULL, "can_acknowledge"), "Employee": WRITE,
+                   "Auditor": READ},
+    "SalesAnalysis": {role: ("can_analysis",) for role in ("Clerk", "DeptHead", "Employee", "Finance", "Auditor")},
+    # Products, stock and logistics (DOMAIN 3.4): kept by the units (operations, warehouse, customer service);
+    # everyone reads the range and its prices.
+    "Product": {**everyone(*READ), "Clerk": FULL, "DeptHead": FULL},
+    "StockItem": {"Clerk": (*FULL, "can_alerts"), "DeptHead": (*FULL, "can_alerts"), "Finance": (*READ, "can_alerts"),
+                  "Auditor": (*READ, "can_alerts")},
+    "StockTake": {"Clerk": (*FULL, "can_book", "can_post"), "DeptHead": (*FULL, "can_book", "can_post"),
+                  "Finance": READ, "Auditor": READ},
+    "Supplier": {"Clerk": FULL, "DeptHead": FULL, "Finance": READ, "Auditor": READ},
+    "QualityInspection": {"Clerk": (*FULL, "can_dispose"), "DeptHead": (*FULL, "can_dispose"), "Auditor": READ},
+    "LogisticsPartner": {"Clerk": FULL, "DeptHead": FULL, "Auditor": READ},
+    "Shipment": {"Clerk": (*FULL, *SHIPPING), "DeptHead": (*FULL, *SHIPPING), "Auditor": READ},
+    "AfterSalesTicket": {"Clerk": (*FULL, "can_act"), "DeptHead": (*FULL, "can_act"), "Employee": (*WRITE, "can_act"),
+                         "Auditor": READ},
+    # Agent network (DOMAIN 3.5): HR keeps tiers and agents; agents record their remittances, Finance verifies
+    # them; distributions are computed by the units and Finance, and each agent reads their own line.
+    "AgentTier": {**everyone(*READ), "HR": FULL},
+    "Agent": {"Clerk": READ, "DeptHead": READ, "HR": FULL, "Finance": READ, "Auditor": READ},
+    "Remittance": {"Clerk": (*WRITE, "can_balances"), "DeptHead": (*WRITE, "can_balances"),
+                   "Employee": (*WRITE, "can_balances"), "Finance": (*READ, "can_verify", "can_reject", "can_balances"),
+                   "Auditor": (*READ, "can_balances")},
+    "ProfitDistribution": {"Clerk": (*FULL, "can_submit", "can_compute"),
+                           "DeptHead": (*FULL, "can_submit", "can_compute"),
+                           "Finance": (*FULL, "can_submit", "can_compute"), "Employee": ("can_mine",),
+                           "Auditor": READ},
+    "MyProfitShares": {"Employee": ("menu_access",)},
     # Conduct (DOMAIN 3.8): leave is self-service; HR sees all of it.
     "LeaveRequest": {**everyone(*FULL, "can_submit"), "Auditor": READ},
     # Audit trail (DOMAIN 7): Auditor reads it; nobody edits it.

@@ -25,6 +25,21 @@ ROUTES = (
         ("部门经理审核 Department review", "unit_head", None, "always", None, 72),
         ("分公司领导审批 Branch approval", "branch_head", None, "always", None, 120),
     )),
+    ("SALES-PLAN", "SalesPlan", "销售计划 Sales plan", ["BRD 4(1)3"], (
+        ("部门经理审核 Department review", "unit_head", None, "always", None, 72),
+        ("分公司领导审批 Branch approval", "branch_head", None, "always", None, 120),
+    )),
+    ("CONTRACT", "Contract", "合同审核 Contract review", ["SOC 3.3", "DSC 3(3)2", "DSC 6(4)3"], (
+        ("法务审核 Legal review", "role", "Legal", "always", None, 72),
+        ("合规审查 Compliance review", "role", "Legal", "amount_above", "major_contract_threshold", 72),
+    )),
+    ("PRICE", "SalesOrder", "低于价格表审批 Price below the price list", ["MIC 產品管理/產品定價/2"], (
+        ("", "unit_head", None, "always", None, 24),
+    )),
+    ("PROFIT-SHARE", "ProfitDistribution", "利润分配 Profit distribution", ["MIC 財務管理/利潤分配/1"], (
+        ("", "unit_head", None, "always", None, 72),
+        ("财务审核 Finance review", "role", "Finance", "always", None, 72),
+    )),
 )
 
 

@@ -38,6 +38,7 @@ def app():
 @pytest.fixture
 def db(app):
     """Give a test the database; afterwards remove what it added and put back the routes and settings."""
+    from models.agents import AgentTier, ProfitDistribution, Remittance
     from models.approvals import ApprovalDelegation, ApprovalRequest, ApprovalRoute, Notification
     from models.conduct import LeaveRequest
     from models.customers import (
@@ -53,16 +54,29 @@ def db(app):
     from models.finance import Budget, BudgetIncrease, ExpenseClaim
     from models.market import MarketExpansionPlan, MarketResearch, PromotionCampaign
     from models.org import Employee, OrgUnit, Position
+    from models.products import (
+        AfterSalesTicket,
+        LogisticsPartner,
+        Product,
+        QualityInspection,
+        Shipment,
+        StockItem,
+        StockTake,
+        Supplier,
+    )
+    from models.sales import ClientProgressReport, Contract, SalesOrder, SalesPlan, WorkReport
     from models.settings import Setting
     from models.users import PortalUser
     from tests.sample import Sample
 
-    added = (Sample, SurveyResponse, SatisfactionSurvey, Negotiation, CustomerVisit, ReturnVisit, Complaint, Inquiry,
+    added = (Sample, ProfitDistribution, Remittance, AfterSalesTicket, Shipment, WorkReport, SalesOrder,
+             ClientProgressReport, Contract, SalesPlan, StockTake, QualityInspection, Supplier, LogisticsPartner,
+             SurveyResponse, SatisfactionSurvey, Negotiation, CustomerVisit, ReturnVisit, Complaint, Inquiry,
              Customer, MarketExpansionPlan, MarketResearch, PromotionCampaign, ExpenseClaim, BudgetIncrease,
              LeaveRequest, ApprovalRequest, ApprovalDelegation, Notification,
              Budget, Employee, Position, PortalUser, OrgUnit)
     before = {doc: set(doc.objects.scalar("id")) for doc in added}
-    kept = {doc: list(doc._get_collection().find()) for doc in (ApprovalRoute, Setting)}
+    kept = {doc: list(doc._get_collection().find()) for doc in (ApprovalRoute, Setting, StockItem, Product, AgentTier)}
     units = {u["_id"]: u for u in OrgUnit._get_collection().find()}
     yield
     for document in added:

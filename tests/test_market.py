@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from mongoengine import ValidationError
 
+from models.agents import AgentTier
 from models.approvals import ApprovalRequest
 from models.audit import AuditEntry
 from models.market import AgentPlan, MarketExpansionPlan, MarketResearch, PromotionCampaign
@@ -107,7 +108,8 @@ def test_finished_campaign_records_actual_cost_and_effect_BRD_3_3_3(db):
 
 
 def agent() -> Employee:
-    return Employee(employee_no="A9001", name="何代理", owner_unit=unit("BR-SALES"), staff_kind="agent").save()
+    return Employee(employee_no="A9001", name="何代理", owner_unit=unit("BR-SALES"), staff_kind="agent",
+                    agent_tier=AgentTier.objects.first()).save()
 
 
 def test_each_agent_has_one_local_plan_per_campaign_MIC_營銷活動策劃_2(db):

@@ -2,10 +2,14 @@
 
 from flask_babel import lazy_gettext as _l
 
+import portal.agents
 import portal.conduct
 import portal.customers
 import portal.finance
-import portal.market  # noqa: F401
+import portal.market
+import portal.products
+import portal.sales  # noqa: F401
+from views.agents import AgentTierView, AgentView, ProfitDistributionView, RemittanceView
 from views.approvals import (
     ApprovalDelegationView,
     ApprovalRequestView,
@@ -31,11 +35,31 @@ from views.finance import BudgetIncreaseView, BudgetView, ExpenseClaimView
 from views.home import LookupView
 from views.market import MarketExpansionPlanView, MarketResearchView, PromotionCampaignView
 from views.org import EmployeeView, OrgUnitView, PositionView
+from views.products import (
+    AfterSalesTicketView,
+    LogisticsPartnerView,
+    ProductView,
+    QualityInspectionView,
+    ShipmentView,
+    StockItemView,
+    StockTakeView,
+    SupplierView,
+)
 from views.regulations import ClauseView, RegulationsView, RegulationView
+from views.sales import (
+    ClientProgressReportView,
+    ContractView,
+    SalesAnalysisView,
+    SalesOrderView,
+    SalesPlanView,
+    WorkReportView,
+)
 
 _APPROVALS, _FINANCE, _CONDUCT = (("Approvals", _l("Approvals")), ("Finance", _l("Finance")),
                                   ("Conduct", _l("Attendance and conduct")))
 _MARKET, _CUSTOMERS = ("Market", _l("Market expansion")), ("Customers", _l("Customers and service"))
+_SALES, _PRODUCTS, _AGENTS = (("Sales", _l("Sales")), ("Products", _l("Products, stock and logistics")),
+                              ("Agents", _l("Agent network")))
 # (view, menu name = permission name, label, icon, category, category label)
 MENU = (
     (ApprovalsView, "ApprovalsView", _l("My approvals"), "fa-inbox", *_APPROVALS),
@@ -58,6 +82,24 @@ MENU = (
     (ReturnVisitView, "ReturnVisit", _l("Return visits"), "fa-phone", *_CUSTOMERS),
     (SatisfactionSurveyView, "SatisfactionSurvey", _l("Satisfaction surveys"), "fa-star-half-o", *_CUSTOMERS),
     (SurveyResponseView, "SurveyResponse", _l("Survey responses"), "fa-check-square-o", *_CUSTOMERS),
+    (SalesOrderView, "SalesOrder", _l("Orders"), "fa-shopping-cart", *_SALES),
+    (ContractView, "Contract", _l("Contracts"), "fa-file-text-o", *_SALES),
+    (ClientProgressReportView, "ClientProgressReport", _l("Client progress reports"), "fa-line-chart", *_SALES),
+    (SalesPlanView, "SalesPlan", _l("Sales plans"), "fa-bullseye", *_SALES),
+    (WorkReportView, "WorkReport", _l("Work reports"), "fa-pencil-square-o", *_SALES),
+    (SalesAnalysisView, "SalesAnalysis", _l("Sales analysis"), "fa-bar-chart", *_SALES),
+    (ProductView, "Product", _l("Products"), "fa-cube", *_PRODUCTS),
+    (StockItemView, "StockItem", _l("Stock"), "fa-cubes", *_PRODUCTS),
+    (StockTakeView, "StockTake", _l("Stock takes"), "fa-check-square", *_PRODUCTS),
+    (QualityInspectionView, "QualityInspection", _l("Quality inspections"), "fa-search-plus", *_PRODUCTS),
+    (SupplierView, "Supplier", _l("Suppliers"), "fa-industry", *_PRODUCTS),
+    (ShipmentView, "Shipment", _l("Shipments"), "fa-truck", *_PRODUCTS),
+    (LogisticsPartnerView, "LogisticsPartner", _l("Carriers"), "fa-road", *_PRODUCTS),
+    (AfterSalesTicketView, "AfterSalesTicket", _l("After-sales tickets"), "fa-wrench", *_PRODUCTS),
+    (AgentView, "Agent", _l("Agents"), "fa-user-circle", *_AGENTS),
+    (AgentTierView, "AgentTier", _l("Agent tiers"), "fa-signal", *_AGENTS),
+    (RemittanceView, "Remittance", _l("Remittances"), "fa-bank", *_AGENTS),
+    (ProfitDistributionView, "ProfitDistribution", _l("Profit distributions"), "fa-pie-chart", *_AGENTS),
     (ExpenseClaimView, "ExpenseClaim", _l("Expense claims"), "fa-credit-card", *_FINANCE),
     (BudgetView, "Budget", _l("Budgets"), "fa-pie-chart", *_FINANCE),
     (BudgetIncreaseView, "BudgetIncrease", _l("Budget increases"), "fa-plus-square", *_FINANCE),
@@ -75,4 +117,8 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view_no_menu(LookupView)
     appbuilder.add_link("MyRequests", label=_l("My requests"), href="/approvals/mine/", icon="fa-paper-plane",
                         category="Approvals", category_label=_l("Approvals"))
+    appbuilder.add_link("ContractFollowUp", label=_l("Renewals and reports due"), href="/contracts/follow-up/",
+                        icon="fa-refresh", category="Sales", category_label=_l("Sales"))
+    appbuilder.add_link("MyProfitShares", label=_l("My profit shares"), href="/profit-distributions/mine/",
+                        icon="fa-user", category="Agents", category_label=_l("Agent network"))
     appbuilder.get_app.jinja_env.globals["nav_counts"] = nav_counts

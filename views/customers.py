@@ -151,7 +151,7 @@ class CustomerView(ScopedModelView):
         return {"customer": item, "contacts_masked": getattr(item, "_contacts_masked", False),
                 "timeline": self._linked(customers.timeline(item.pk)),
                 "can_verify": sm.has_access("can_verify", self.class_permission_name),
-                "adders": [(endpoint, label, icon) for endpoint, label, icon, permission in _ADDERS
+                "adders": [(endpoint, label, icon) for endpoint, label, icon, permission in ADDERS
                            if sm.has_access("can_add", permission)],
                 "verify_days": settings.get("customer_verify_days"), "today": settings.local_today()}
 
@@ -477,10 +477,10 @@ class SurveyResponseView(CustomerRecordView):
 
 
 # (add endpoint, label, icon, permission) offered on a customer's page
-_ADDERS = (
+ADDERS = [  # later areas add theirs (contracts, orders, after-sales tickets)
     ("InquiryView.add", _l("Inquiry"), "fa-question-circle", "Inquiry"),
     ("ComplaintView.add", _l("Complaint"), "fa-exclamation-triangle", "Complaint"),
     ("CustomerVisitView.add", _l("Visit"), "fa-handshake-o", "CustomerVisit"),
     ("NegotiationView.add", _l("Negotiation minutes"), "fa-comments", "Negotiation"),
     ("ReturnVisitView.add", _l("Return visit"), "fa-phone", "ReturnVisit"),
-)
+]
