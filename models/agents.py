@@ -104,6 +104,7 @@ class DistributionLine(PortalEmbedded):
     adjustment = MoneyField(verbose_name=_l("Performance adjustment (CNY)"))
     adjustment_reason = StringField(max_length=500, verbose_name=_l("Reason for the adjustment"))
     total = MoneyField(verbose_name=_l("To pay (CNY)"))
+    derived_fields = ("total",)
 
 
 @owned_by_unit

@@ -146,6 +146,7 @@ class PortalDocument(Document):
     def save(self, *args, expected_version=None, **kwargs):
         """Save; an update only succeeds while the stored version is still the one this copy was read at."""
         now = utcnow()
+        expected = self.version
         if self.pk is None or self._created:
             self.created_at = self.created_at or now
             self.version = 0
@@ -161,6 +162,9 @@ class PortalDocument(Document):
             raise StaleRecord(
                 str(_l("Someone else changed this record after you opened it. Reload it and apply your changes again."))
             ) from exc
+        except ValidationError:
+            self.version = expected  # nothing was written: the copy may be corrected and saved again
+            raise
 
 
 class Counter(Document):

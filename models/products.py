@@ -166,6 +166,7 @@ class TakeLine(PortalEmbedded):
     counted_quantity = IntField(required=True, min_value=0, verbose_name=_l("Counted quantity"))
     variance = IntField(verbose_name=_l("Variance"))
     explanation = StringField(max_length=500, verbose_name=_l("Explanation"))
+    derived_fields = ("variance",)
 
 
 @owned_by_unit

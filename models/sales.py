@@ -224,6 +224,7 @@ class OrderLine(PortalEmbedded):
     floor_price = MoneyField(verbose_name=_l("Price list (CNY)"))
     below_floor = BooleanField(default=False, verbose_name=_l("Below the price list"))
     category = StringField(max_length=64)
+    derived_fields = ("amount", "unit_cost", "floor_price", "below_floor", "category")
 
 
 class TrackingNote(PortalEmbedded):
@@ -305,7 +306,7 @@ class SalesOrder(Numbered, ApprovableDocument):
             self.owner_unit = self.salesperson.owner_unit
         if not self.lines:
             raise field_error("lines", _l("An order has at least one line."))
-        if self.editable:
+        if self.editable or self.total is None or any(line.amount is None for line in self.lines):
             self.price_lines()
 
     def price_lines(self) -> None:

@@ -40,10 +40,18 @@ def paid_sales(agent_ids: list, start: dt.date, end: dt.date) -> dict:
 
 
 def compute_lines(distribution: ProfitDistribution, actor: Actor) -> ProfitDistribution:
-    """(Re)derive the lines of a draft distribution (MIC 利潤分配/1): each agent of the unit with paid sales in the
-    period gets sales x their tier's ratio; adjustments already entered for an agent are kept (/2)."""
+    """(Re)derive and save the lines of a draft distribution."""
     if distribution.status not in EDITABLE_STATUSES:
         raise Refused(_l("Only a draft distribution can be computed again."))
+    derive(distribution)
+    distribution.save()
+    return distribution
+
+
+def derive(distribution: ProfitDistribution) -> None:
+    """The lines of a distribution (MIC 利潤分配/1): each agent of the unit with paid sales in the period gets
+    sales x their tier's ratio. Only the adjustments and their reasons come from the lines as they were (/2):
+    sales, ratio and amount are never taken from a form."""
     bounds = period_bounds(distribution.period_kind, distribution.period)
     if bounds is None or distribution.owner_unit is None:
         raise Refused(_l("Give the unit and a valid period first."))
@@ -66,8 +74,6 @@ def compute_lines(distribution: ProfitDistribution, actor: Actor) -> ProfitDistr
                                       adjustment_reason=old.adjustment_reason if old else None))
     distribution.lines = lines
     distribution.computed_at = utcnow()
-    distribution.save()
-    return distribution
 
 
 def my_lines(employee_id, limit: int = 100) -> list[dict]:

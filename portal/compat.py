@@ -893,8 +893,9 @@ _EMBEDDED_FORMS: dict[type, type] = {}
 def embedded_form(document_type) -> type:
     """A WTForms Form class (no CSRF of its own) for an EmbeddedDocument class."""
     if document_type not in _EMBEDDED_FORMS:
+        derived = set(getattr(document_type, "derived_fields", ()))  # filled in on save, never typed
         attrs = {name: form_field_for(f, name, nested=True) for name, f in document_type._fields.items()
-                 if name not in ("_cls",)}
+                 if name not in ("_cls", *derived)}
         _EMBEDDED_FORMS[document_type] = type(f"{document_type.__name__}Form", (Form,), attrs)
     return _EMBEDDED_FORMS[document_type]
 

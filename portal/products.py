@@ -402,8 +402,10 @@ def disposal_label(value) -> str:
 
 # ---- reminders (DOMAIN 7) ----------------------------------------------------------------------------
 def _unit_heads(unit_ids) -> dict:
-    return {u["_id"]: u.get("head") for u in OrgUnit._get_collection().find({"_id": {"$in": list(unit_ids)}},
-                                                                             {"head": 1})}
+    """Each unit's head, or the head of the nearest unit above it that has one."""
+    from portal.approvals import unit_chain
+
+    return {unit: next((u["head"] for u in unit_chain(unit) if u.get("head")), None) for unit in unit_ids}
 
 
 def stock_reminders(now: dt.datetime) -> list[reminders.Sent]:

@@ -10,8 +10,10 @@ from flask_babel import lazy_gettext as _l
 from mongoengine import ValidationError
 
 from models.agents import AgentTier, ProfitDistribution, Remittance
+from models.common import field_error
 from models.org import Employee
 from portal import agents, scope, settings
+from portal.approvals import Refused
 from portal.compat import FilterEqual, PortalMongoInterface
 from portal.modelview import STAMPS, PortalModelView, ScopedModelView, input_field
 from views.approvals import ApprovableView
@@ -36,7 +38,7 @@ class AgentTierView(PortalModelView):
     base_order = ("level", "asc")
     add_columns = edit_columns = ["name", "level", "profit_share", "price_list", "rights"]
     label_columns = {"share_percent": _l("Profit share")}
-    description_columns = {"profit_share": _l("A fraction: 0.15 is 15 % of the agent's paid sales."),
+    description_columns = {"profit_share": _l("A fraction: 0.15 means fifteen percent of the agent's paid sales."),
                            "price_list": _l("The tier's prices are kept on each product.")}
     show_fieldsets = [
         (_l("Tier"), {"fields": ["level", "name", "profit_share", "price_list", "rights"]}),
@@ -176,6 +178,13 @@ class ProfitDistributionView(ApprovableView):
 
     def post_add(self, item):
         agents.compute_lines(item, scope.actor())
+
+    def pre_update(self, item):
+        super().pre_update(item)
+        try:
+            agents.derive(item)  # the form brings adjustments and reasons; the figures are derived again
+        except Refused as exc:
+            raise field_error("period", exc.message) from None
 
     def show_context(self, item) -> dict:
         context = super().show_context(item)

@@ -315,6 +315,7 @@ class SalesOrderView(ApprovableView):
     add_columns = edit_columns = ["customer", "contract", "salesperson", "cs_owner", "ordered_on", "delivery_date",
                                   "warehouse", "lines"]
     label_columns = {"owner_unit": _l("Unit"), "gross_profit": _l("Gross profit (CNY)")}
+    formatters_columns = {"gross_profit": lambda value: "" if value is None else f"{value:,.2f}"}
     description_columns = {
         "lines": _l("A price below the salesperson's price list (their agent tier's, or the standard price) needs "
                     "the department head's approval before the order is confirmed."),
