@@ -230,23 +230,14 @@ class Evaluation(PortalEmbedded):
     evaluated_by = StringField(max_length=64, verbose_name=_l("Evaluated by"))
 
 
-def _average(evaluations) -> float | None:
-    scores = [e.score for e in evaluations or [] if e.score]
-    return round(sum(scores) / len(scores), 1) if scores else None
+class Partner(PortalDocument):
+    """A company the business buys from or ships with, evaluated periodically on a 1-5 scale."""
 
-
-class Supplier(PortalDocument):
-    """A supplier chosen by tender or price inquiry, with its quotes and evaluations (DSC 5(3)2, MIC 產品質量控制/2)."""
-
-    meta = {"collection": "suppliers", "indexes": ["name"], "ordering": ["name"]}
+    meta = {"abstract": True, "indexes": ["name"], "ordering": ["name"]}
 
     name = StringField(required=True, unique=True, max_length=120, verbose_name=_l("Name"))
     contact_person = StringField(max_length=64, verbose_name=_l("Contact person"))
     phone = StringField(max_length=32, regex=r"^[0-9+\- ()]*$", verbose_name=_l("Phone"))
-    address = StringField(max_length=200, verbose_name=_l("Address"))
-    products = ListField(ReferenceField(Product), verbose_name=_l("Products supplied"))
-    selected_by = StringField(required=True, choices=SELECTION, default="quotation", verbose_name=_l("Selected by"))
-    quotes = ListField(EmbeddedDocumentField(Quote), verbose_name=_l("Quotes"))
     evaluations = ListField(EmbeddedDocumentField(Evaluation), verbose_name=_l("Evaluations"))
     active = BooleanField(default=True, verbose_name=_l("Active"))
 
@@ -255,7 +246,20 @@ class Supplier(PortalDocument):
 
     @property
     def rating(self) -> float | None:
-        return _average(self.evaluations)
+        """The average score of the evaluations."""
+        scores = [e.score for e in self.evaluations or [] if e.score]
+        return round(sum(scores) / len(scores), 1) if scores else None
+
+
+class Supplier(Partner):
+    """A supplier chosen by tender or price inquiry, with its quotes and evaluations (DSC 5(3)2, MIC 產品質量控制/2)."""
+
+    meta = {"collection": "suppliers"}
+
+    address = StringField(max_length=200, verbose_name=_l("Address"))
+    products = ListField(ReferenceField(Product), verbose_name=_l("Products supplied"))
+    selected_by = StringField(required=True, choices=SELECTION, default="quotation", verbose_name=_l("Selected by"))
+    quotes = ListField(EmbeddedDocumentField(Quote), verbose_name=_l("Quotes"))
 
     def clean(self) -> None:
         for number, quote in enumerate(self.quotes or []):
@@ -305,25 +309,13 @@ class QualityInspection(Numbered, OwnedDocument):
 
 
 # ---- logistics and after-sales (MIC 物流管理, 售后服務管理; DSC 3(4)3, 3(5)) ---------------------------------------
-class LogisticsPartner(PortalDocument):
+class LogisticsPartner(Partner):
     """A carrier chosen for reliability and evaluated periodically (MIC 物流合作伙伴選擇)."""
 
-    meta = {"collection": "logistics_partners", "indexes": ["name"], "ordering": ["name"]}
+    meta = {"collection": "logistics_partners"}
 
-    name = StringField(required=True, unique=True, max_length=120, verbose_name=_l("Name"))
-    contact_person = StringField(max_length=64, verbose_name=_l("Contact person"))
-    phone = StringField(max_length=32, regex=r"^[0-9+\- ()]*$", verbose_name=_l("Phone"))
     service_scope = StringField(required=True, max_length=1000, verbose_name=_l("Service scope"))
     tracking_url = StringField(max_length=300, regex=r"^https?://\S*$", verbose_name=_l("Tracking page"))
-    evaluations = ListField(EmbeddedDocumentField(Evaluation), verbose_name=_l("Evaluations"))
-    active = BooleanField(default=True, verbose_name=_l("Active"))
-
-    def __str__(self) -> str:
-        return self.name or ""
-
-    @property
-    def rating(self) -> float | None:
-        return _average(self.evaluations)
 
 
 @owned_by_unit

@@ -8,6 +8,7 @@ from models.conduct import LeaveRequest
 from models.finance import Budget, ExpenseClaim, ExpenseItem
 from models.org import Employee, OrgUnit
 from portal.approvals import Actor
+from portal.compat import flatten_errors
 from portal.settings import local_today
 from seeds.demo import ACCOUNTS
 
@@ -46,3 +47,8 @@ def claim(username: str, amount, budget: Budget, title: str = "客户拜访差�
 def leave(username: str, start: dt.date, days: int = 2) -> LeaveRequest:
     return LeaveRequest(employee=person(username), kind="annual", start=start,
                         end=start + dt.timedelta(days=days - 1), reason="家中有事").save()
+
+
+def fields_of(raised) -> set[str]:
+    """The form fields a refusal names (a line's cell names its list)."""
+    return {key.split("-")[0] for key in flatten_errors(raised.value)}

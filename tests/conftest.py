@@ -109,6 +109,16 @@ def data_round_trips(counter) -> int:
     return sum(n for coll, n in counter.by_collection().items() if coll not in SECURITY)
 
 
+def list_budget(app, url: str, role: str) -> int:
+    """The most data round-trips a list page may cost (PERFORMANCE.md): count and page, one query per reference
+    column and per small select of the search form, the Clerk's scope (my unit, the units below), the navbar."""
+    view = next(v for v in app.appbuilder.baseviews if getattr(v, "route_base", "") == url.rsplit("/", 2)[0])
+    references = sum(1 for c in view.list_columns if view.datamodel.is_relation(c))
+    selects = sum(1 for c in view.search_columns if view.datamodel.is_relation(c)
+                  and not view.datamodel.is_lookup_relation(c))
+    return 2 + references + selects + (2 if role == "Clerk" else 0) + 2
+
+
 class Browser:
     """A test client that signs in through the login form, with CSRF on, as a person would."""
 

@@ -10,16 +10,10 @@ from models.customers import Customer
 from models.org import Employee
 from models.products import Product, StockItem, TierPrice
 from models.sales import Contract, OrderLine, SalesOrder
-from portal.compat import flatten_errors
 from portal.settings import local_today
 from tests.approvals_kit import person, unit
 
 _codes = itertools.count(1)
-
-
-def fields_of(raised) -> set[str]:
-    """The form fields a refusal names (a line's cell names its list)."""
-    return {key.split("-")[0] for key in flatten_errors(raised.value)}
 
 
 def tier(level: int = 2) -> AgentTier:

@@ -11,8 +11,8 @@ from models.org import Employee
 from portal import agents, approvals
 from portal.approvals import Refused
 from portal.settings import local_today
-from tests.approvals_kit import actor, person, unit
-from tests.sales_kit import agent, fields_of, order, product, reload, tier
+from tests.approvals_kit import actor, fields_of, person, unit
+from tests.sales_kit import agent, order, product, reload, tier
 
 PERIOD = f"{local_today():%Y-%m}"
 

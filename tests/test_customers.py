@@ -30,9 +30,8 @@ from models.settings import Setting
 from models.users import PortalUser
 from portal import customers, reminders
 from portal.approvals import Refused
-from portal.compat import flatten_errors
 from portal.settings import local_today
-from tests.approvals_kit import actor, person, unit
+from tests.approvals_kit import actor, fields_of, person, unit
 
 _SEQ = itertools.count(1)
 
@@ -49,11 +48,6 @@ def complaint(severity="normal", received_at=None, **fields) -> Complaint:
                      owner_unit=unit("BR-CS"), received_at=received_at or utcnow(), **fields)
     customers.apply_deadline(item, actor("service_clerk"))
     return item.save()
-
-
-def fields_of(raised) -> set[str]:
-    """The form fields a refusal names (a line's cell names its list)."""
-    return {key.split("-")[0] for key in flatten_errors(raised.value)}
 
 
 def signed_in(app, username):

@@ -13,13 +13,8 @@ from models.market import AgentPlan, MarketExpansionPlan, MarketResearch, Promot
 from models.org import Employee
 from portal import approvals, market
 from portal.approvals import Refused
-from portal.compat import flatten_errors
 from portal.settings import local_today
-from tests.approvals_kit import actor, person, unit
-
-
-def fields_of(raised) -> set[str]:
-    return {key.split("-")[0] for key in flatten_errors(raised.value)}
+from tests.approvals_kit import actor, fields_of, person, unit
 
 
 def research(**fields) -> MarketResearch:

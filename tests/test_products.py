@@ -11,8 +11,8 @@ from models.products import AfterSalesTicket, QualityInspection, Shipment, Stock
 from portal import products, reminders, sales
 from portal.approvals import Refused
 from portal.settings import local_today
-from tests.approvals_kit import actor, person, unit
-from tests.sales_kit import fields_of, order, product, reload, stock, tier
+from tests.approvals_kit import actor, fields_of, person, unit
+from tests.sales_kit import order, product, reload, stock, tier
 
 
 def confirmed(item, quantity=2, **fields):

@@ -14,8 +14,8 @@ from models.settings import Setting
 from portal import approvals, reminders, sales
 from portal.approvals import Refused
 from portal.settings import local_today
-from tests.approvals_kit import actor, person, unit
-from tests.sales_kit import agent, contract, fields_of, order, product, reload, stock
+from tests.approvals_kit import actor, fields_of, person, unit
+from tests.sales_kit import agent, contract, order, product, reload, stock
 
 
 def walk(request_id, *usernames):

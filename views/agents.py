@@ -16,10 +16,8 @@ from portal import agents, scope, settings
 from portal.approvals import Refused
 from portal.compat import FilterEqual, PortalMongoInterface
 from portal.modelview import STAMPS, PortalModelView, ScopedModelView, input_field
-from views.approvals import ApprovableView
+from views.approvals import APPROVAL, ApprovableView
 from views.org import EmployeeView, my_employee
-
-APPROVAL = ["status", "submitted_at", "decided_at"]
 
 
 class AgentTierView(PortalModelView):

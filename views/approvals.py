@@ -51,6 +51,9 @@ def document_label(document: str) -> str:
 
 
 # ---- every approvable document ------------------------------------------------------------------
+APPROVAL = ["status", "submitted_at", "decided_at"]  # the "Approval" fieldset of a document
+
+
 class ApprovableView(ScopedModelView):
     """A document that is submitted for approval from its page and is read-only once it is on its way."""
 

@@ -28,9 +28,8 @@ from models.org import Employee
 from portal import customers, scope, settings
 from portal.approvals import Refused
 from portal.compat import LOOKUPS, PortalMongoInterface, register_lookup
-from portal.modelview import ScopedModelView
+from portal.modelview import STAMPS, ScopedModelView
 
-STAMPS = ["created_at", "created_by", "updated_at", "updated_by", "version"]
 DIRECTORY_ROLES = scope.UNIT_ROLES | {"Admin", "Auditor", "Finance", "Legal"}
 
 

@@ -11,11 +11,8 @@ from models.market import MarketExpansionPlan, MarketResearch, PromotionCampaign
 from portal import market, scope, settings, uploads
 from portal.approvals import Refused
 from portal.compat import PortalMongoInterface
-from portal.modelview import ScopedModelView
-from views.approvals import ApprovableView
-
-STAMPS = ["created_at", "created_by", "updated_at", "updated_by", "version"]
-APPROVAL = ["status", "submitted_at", "decided_at"]
+from portal.modelview import STAMPS, ScopedModelView
+from views.approvals import APPROVAL, ApprovableView
 
 
 class MarketResearchView(ApprovableView):

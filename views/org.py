@@ -5,12 +5,11 @@ from flask_babel import lazy_gettext as _l
 from models.org import Employee, OrgUnit, Position
 from portal import scope
 from portal.compat import PortalMongoInterface, register_lookup
-from portal.modelview import PortalModelView, ScopedModelView
+from portal.modelview import STAMPS, PortalModelView, ScopedModelView
 
 _TREE_CLAUSES = ("DSC 2(1)", "DSC 2(2)1", "BRD 2(1)", "BRD 2(2)1", "BRD 2(2)2", "SOC 2.1",
                  "MIC 微商團隊組織架構/團隊負責人/1")
 register_lookup("employee", Employee, "employee_no", "name")  # thousands of staff: search, never a full select
-_FIELDS_STAMPS = ["created_at", "created_by", "updated_at", "updated_by", "version"]
 
 
 def my_employee():
@@ -35,7 +34,7 @@ class OrgUnitView(PortalModelView):
     add_columns = edit_columns = ["code", "name", "kind", "parent", "head", "deputy_heads", "duties", "active"]
     show_fieldsets = [
         (_l("Unit"), {"fields": ["code", "name", "kind", "parent", "head", "deputy_heads", "duties", "active"]}),
-        (_l("Record"), {"fields": _FIELDS_STAMPS, "expanded": False}),
+        (_l("Record"), {"fields": STAMPS, "expanded": False}),
     ]
 
 
@@ -55,7 +54,7 @@ class PositionView(PortalModelView):
     add_columns = edit_columns = ["name", "owner_unit", "grade", "duties"]
     show_fieldsets = [
         (_l("Position"), {"fields": ["name", "owner_unit", "grade", "duties"]}),
-        (_l("Record"), {"fields": _FIELDS_STAMPS, "expanded": False}),
+        (_l("Record"), {"fields": STAMPS, "expanded": False}),
     ]
 
 
@@ -81,5 +80,5 @@ class EmployeeView(ScopedModelView):
         (_l("Employee"), {"fields": ["employee_no", "name", "gender", "phone", "email", "hire_date", "status"]}),
         (_l("Place in the organization"), {"fields": ["owner_unit", "position", "manager", "staff_kind"]}),
         (_l("Agent network"), {"fields": ["agent_tier", "region", "upline"], "expanded": False}),
-        (_l("Record"), {"fields": _FIELDS_STAMPS, "expanded": False}),
+        (_l("Record"), {"fields": STAMPS, "expanded": False}),
     ]

@@ -27,10 +27,8 @@ from portal import registry, sales, scope, settings, uploads
 from portal.approvals import Refused
 from portal.compat import AttachmentField, PortalMongoInterface, register_lookup
 from portal.modelview import STAMPS, ScopedModelView, input_field
-from views.approvals import ApprovableView
+from views.approvals import APPROVAL, ApprovableView
 from views.customers import ADDERS, _from_args, _me
-
-APPROVAL = ["status", "submitted_at", "decided_at"]
 
 
 def _contract_directory():
