@@ -101,7 +101,7 @@ class DistributionLine(PortalEmbedded):
     ratio = DecimalField(required=True, min_value=Decimal("0"), max_value=Decimal("1"), precision=4,
                          verbose_name=_l("Ratio"))
     amount = MoneyField(required=True, verbose_name=_l("Share (CNY)"))
-    adjustment = MoneyField(verbose_name=_l("Performance adjustment (CNY)"))
+    adjustment = MoneyField(min_value=Decimal("-9999999999.99"), verbose_name=_l("Performance adjustment (CNY)"))
     adjustment_reason = StringField(max_length=500, verbose_name=_l("Reason for the adjustment"))
     total = MoneyField(verbose_name=_l("To pay (CNY)"))
     derived_fields = ("total",)
@@ -140,8 +140,10 @@ class ProfitDistribution(Numbered, ApprovableDocument):
         if self.owner_unit is None:
             raise field_error("owner_unit", _l("Choose the agent team whose shares these are."))
         self.period = (self.period or "").strip().upper()
-        if period_bounds(self.period_kind, self.period) is None:
+        bounds = period_bounds(self.period_kind, self.period)
+        if bounds is None:
             raise field_error("period", PERIOD_FORMATS.get(self.period_kind, PERIOD_FORMATS["quarter"]))
+        self._no_overlap(bounds)
         sales = total = Decimal("0")
         seen = set()
         for number, line in enumerate(self.lines or []):
@@ -157,6 +159,18 @@ class ProfitDistribution(Numbered, ApprovableDocument):
             sales += Decimal(line.sales or 0)
             total += line.total
         self.sales_total, self.amount_total = sales, total
+
+    def _no_overlap(self, bounds) -> None:
+        """A sale is shared out once: no other distribution of this team, a team above or below it, covers any
+        day of the period (unless it was rejected)."""
+        unit = self.owner_unit
+        related = [unit.pk, *(unit.ancestors or []), *(u.pk for u in type(unit).objects(ancestors=unit.pk).only("id"))]
+        for other in type(self).objects(owner_unit__in=related, status__ne="rejected", pk__ne=self.pk).only(
+                "period_kind", "period", "number"):
+            theirs = period_bounds(other.period_kind, other.period)
+            if theirs and theirs[0] <= bounds[1] and bounds[0] <= theirs[1]:
+                raise field_error("period", _l("Distribution %(number)s already shares out sales of this period.",
+                                               number=other.number or other.period))
 
     def check_submittable(self, today) -> None:
         if not self.lines:

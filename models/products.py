@@ -162,11 +162,11 @@ class TakeLine(PortalEmbedded):
 
     product = ReferenceField(Product, required=True, verbose_name=_l("Product"))
     batch = StringField(max_length=64, default="", verbose_name=_l("Batch"))
-    book_quantity = IntField(required=True, min_value=0, verbose_name=_l("Book quantity"))
-    counted_quantity = IntField(required=True, min_value=0, verbose_name=_l("Counted quantity"))
+    book_quantity = IntField(min_value=0, verbose_name=_l("Book quantity"))
+    counted_quantity = IntField(required=True, min_value=0, max_value=10**9, verbose_name=_l("Counted quantity"))
     variance = IntField(verbose_name=_l("Variance"))
     explanation = StringField(max_length=500, verbose_name=_l("Explanation"))
-    derived_fields = ("variance",)
+    derived_fields = ("book_quantity", "variance")  # the books are read from stock, never typed
 
 
 @owned_by_unit

@@ -74,7 +74,7 @@ class Allocation(PortalEmbedded):
     team = ReferenceField(OrgUnit, verbose_name=_l("Team"))
     salesperson = ReferenceField(Employee, verbose_name=_l("Salesperson"))
     amount_target = MoneyField(required=True, min_value=Decimal("0"), verbose_name=_l("Sales target (CNY)"))
-    volume_target = IntField(min_value=0, verbose_name=_l("Volume target"))
+    volume_target = IntField(min_value=0, max_value=10**9, verbose_name=_l("Volume target"))
 
 
 @owned_by_unit
@@ -92,7 +92,7 @@ class SalesPlan(ApprovableDocument):
     period = StringField(required=True, max_length=7, verbose_name=_l("Period"))
     drafted_by = ReferenceField(Employee, required=True, reverse_delete_rule=DENY, verbose_name=_l("Drafted by"))
     amount_target = MoneyField(required=True, min_value=Decimal("0"), verbose_name=_l("Sales target (CNY)"))
-    volume_target = IntField(min_value=0, verbose_name=_l("Volume target"))
+    volume_target = IntField(min_value=0, max_value=10**9, verbose_name=_l("Volume target"))
     regions = ListField(StringField(max_length=64), verbose_name=_l("Regions"))
     categories = ListField(StringField(max_length=64), verbose_name=_l("Product categories"))
     strategy = StringField(required=True, max_length=5000, verbose_name=_l("Strategy"))

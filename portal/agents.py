@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import lazy_gettext as _l
+from mongoengine import ValidationError
 
 from models.agents import AgentTier, DistributionLine, ProfitDistribution, Remittance
 from models.approvals import EDITABLE_STATUSES
@@ -15,6 +16,7 @@ from models.org import Employee, OrgUnit
 from models.sales import SOLD_STAGES, SalesOrder
 from portal import approvals, audit
 from portal.approvals import Actor, Refused
+from portal.compat import flatten_errors
 
 approvals.register(ProfitDistribution, all_roles={"Finance"})
 
@@ -44,7 +46,10 @@ def compute_lines(distribution: ProfitDistribution, actor: Actor) -> ProfitDistr
     if distribution.status not in EDITABLE_STATUSES:
         raise Refused(_l("Only a draft distribution can be computed again."))
     derive(distribution)
-    distribution.save()
+    try:
+        distribution.save()
+    except ValidationError as exc:
+        raise Refused("; ".join(dict.fromkeys(flatten_errors(exc).values()))) from None
     return distribution
 
 

@@ -177,6 +177,8 @@ class PortalCRUDMixin:
         if item is None:
             abort(404)
         try:
+            if action not in self.extra_owner_actions and not self.may_change(item):
+                raise Refused(gettext("You may read this record but not change it."))
             call(item, scope.actor())
         except Refused as exc:
             request.environ["portal.action_error"] = {"action": action, "message": str(exc.message),
@@ -184,6 +186,12 @@ class PortalCRUDMixin:
             return self.show(pk), 422
         flash(done or gettext("Saved."), "success")
         return redirect(url_for(f"{type(self).__name__}.show", pk=pk))
+
+    extra_owner_actions: frozenset[str] = frozenset()  # page buttons open to everyone who sees the record
+
+    def may_change(self, item) -> bool:
+        """Hook: whether the user may change this record (not just read it)."""
+        return True
 
     def button(self, method: str, label, icon: str = "fa-check", style: str = "default", fields=(), when=True):
         """A button of the record's page for `run_action` route `method`, if the user holds its permission."""
@@ -340,6 +348,18 @@ class ScopedModelView(PortalModelView):
         return {} if q is None else cls.datamodel.obj.objects(q)._query
 
     unit_from: str | None = None  # a field (an Employee, a survey) whose org unit the record belongs to
+    extra_owners_change: bool = True  # False: people named in scope_extra_owner_fields only read (and track)
+
+    def may_change(self, item) -> bool:
+        if self.extra_owners_change or not self.scope_extra_owner_fields:
+            return True
+        return scope.sees(item.to_mongo().to_dict(), self.scope_unit_field, self.scope_owner_field,
+                          self.scope_all_roles, self.scope_extra_unit_fields, ())
+
+    def check_actor(self, item) -> None:
+        """Refuse an edit or delete by someone who may only read the record."""
+        if not self.may_change(item):
+            raise me.ValidationError(gettext("You may read this record but not change it."))
 
     def sees(self, raw: dict) -> bool:
         """Whether the user may open this raw record (the Python twin of the view's row filter)."""

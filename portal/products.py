@@ -123,7 +123,7 @@ def deduct(reservations: list[dict], today: dt.date) -> None:
     for line in reservations:
         quantity = line["quantity"]
         moved = _move(line["stock_item"], {"held": False, "reserved": {"$gte": quantity}},
-                      {"quantity": -quantity, "reserved": -quantity}, {"last_shipped_on": _day(today)})
+                      {"quantity": -quantity, "reserved": -quantity})
         if moved is None:
             for back in done:
                 _move(back["stock_item"], {}, {"quantity": back["quantity"], "reserved": back["quantity"]})
@@ -134,6 +134,8 @@ def deduct(reservations: list[dict], today: dt.date) -> None:
             raise Refused(_l("The stock reserved for this order is no longer there. Cancel the order and confirm it "
                              "again."))
         done.append(line)
+    StockItem._get_collection().update_many({"_id": {"$in": [line["stock_item"] for line in done]}},
+                                            {"$set": {"last_shipped_on": _day(today)}})
 
 
 # ---- quality: holds (MIC 產品質量控制) ------------------------------------------------------------------
@@ -150,6 +152,15 @@ def _set_hold(row_id, held: bool) -> None:
                                  ).modified_count:
             return
     raise Refused(_l("The stock of this batch is changing right now. Try again."))
+
+
+def in_use(product_id) -> bool:
+    """Whether orders, stock, inspections or tickets refer to a product (it is then set off sale, not deleted)."""
+    from models.sales import SalesOrder
+
+    return any(document._get_collection().find_one(query, {"_id": 1}) is not None for document, query in (
+        (SalesOrder, {"lines.product": product_id}), (StockItem, {"product": product_id}),
+        (QualityInspection, {"product": product_id}), (AfterSalesTicket, {"product": product_id})))
 
 
 def open_failures(product_id, batch: str) -> int:
@@ -209,6 +220,36 @@ def dispose(inspection_id, actor: Actor, disposal: str, note: str, now: dt.datet
 
 
 # ---- stock takes (MIC 產品庫存管理/2) -----------------------------------------------------------------------
+def fill_book(take) -> None:
+    """Each line's book quantity is what stock holds now for its product and batch in the take's warehouse."""
+    rows = {(r["product"], r.get("batch") or ""): r.get("quantity") or 0 for r in StockItem._get_collection().find(
+        {"warehouse": (take.warehouse or "").strip()}, {"product": 1, "batch": 1, "quantity": 1})}
+    for line in take.lines or []:
+        if line.product is not None:
+            line.book_quantity = rows.get((line.product.pk, (line.batch or "").strip()), 0)
+
+
+def review_take(take_id, actor: Actor, now: dt.datetime | None = None) -> dict:
+    """Someone other than the counter checks the count and its explanations (MIC 產品庫存管理/2)."""
+    now = now or utcnow()
+    take = StockTake.objects(pk=take_id).first()
+    if take is None:
+        raise Refused(_l("This stock take no longer exists."))
+    if take.counted_by is not None and take.counted_by.pk == actor.employee_id:
+        raise Refused(_l("The reviewer cannot be the person who counted."))
+    for line in take.lines or []:
+        if line.variance and not (line.explanation or "").strip():
+            raise Refused(_l("Explain every difference before the review (edit the lines)."))
+    if not take.lines:
+        raise Refused(_l("Count at least one line first."))
+    _before, after = audit.guarded_change(StockTake, take.pk, "state", ["counting"],
+                                          {"state": "reviewed", "reviewed_by": actor.employee_id}, actor.username,
+                                          now, extra_condition={"version": take.version})
+    if after is None:
+        raise Refused(_l("Only a stock take being counted can be reviewed. Reload it."))
+    return after
+
+
 def load_book(take) -> None:
     """Start a count from the books: a line for every stock row of the warehouse not on the take yet."""
     from models.products import TakeLine
@@ -236,24 +277,29 @@ def post_take(take_id, actor: Actor, now: dt.datetime | None = None) -> dict:
         raise Refused(_l("Only a reviewed stock take can be posted to stock."))
     collection = StockItem._get_collection()
     rows = {(r["product"], r.get("batch") or ""): r for r in collection.find({"warehouse": take.warehouse})}
+    new_rows = []
     for line in take.lines:
         row = rows.get((line.product.pk, line.batch or ""))
-        if row is not None and (row.get("quantity") or 0) + line.variance < (row.get("reserved") or 0):
+        if row is not None and line.counted_quantity < (row.get("reserved") or 0):
             raise Refused(_l("%(product)s: after the count fewer units would be on hand than are reserved for "
                              "orders.", product=str(line.product)))
+        if row is None and line.counted_quantity:
+            fresh = StockItem(product=line.product, warehouse=take.warehouse, batch=line.batch or "",
+                              quantity=line.counted_quantity, owner_unit=take.owner_unit, received_on=take.taken_on)
+            hold_if_failed(fresh)
+            fresh.validate()  # every line is checked before anything is booked
+            new_rows.append(fresh)
     _before, after = audit.guarded_change(StockTake, take.pk, "state", ["reviewed"], {"state": "posted"},
                                           actor.username, now)
     if after is None:
         raise Refused(_l("Only a reviewed stock take can be posted to stock."))
-    for line in take.lines:
+    for fresh in new_rows:
+        fresh.save()
+    for line in take.lines:  # the count replaces the books: the difference to what stock holds now is booked
         row = rows.get((line.product.pk, line.batch or ""))
-        if row is None:
-            if line.counted_quantity:
-                StockItem(product=line.product, warehouse=take.warehouse, batch=line.batch or "",
-                          quantity=line.counted_quantity, owner_unit=take.owner_unit,
-                          received_on=take.taken_on).save()
-        elif line.variance:
-            _move(row["_id"], {}, {"quantity": line.variance, "available": 0 if row.get("held") else line.variance})
+        change = line.counted_quantity - (row.get("quantity") or 0) if row is not None else 0
+        if change:
+            _move(row["_id"], {}, {"quantity": change, "available": 0 if row.get("held") else change})
     return after
 
 

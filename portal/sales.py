@@ -62,7 +62,8 @@ def _contract_step(contract_id, action: str, actor: Actor, now, extra: dict, ref
     return after
 
 
-def sign(contract_id, actor: Actor, signed_on: dt.date | None, now: dt.datetime | None = None) -> dict:
+def sign(contract_id, actor: Actor, signed_on: dt.date | None, now: dt.datetime | None = None,
+         signed_file=None) -> dict:
     """Only a contract Legal has approved can be signed (SOC 3.3, DSC 3(3)2); on signing, operations and finance
     get its details to follow it up (DSC 3(3)3)."""
     now = now or utcnow()
@@ -71,7 +72,8 @@ def sign(contract_id, actor: Actor, signed_on: dt.date | None, now: dt.datetime 
         raise Refused(_l("Give the date of signing."))
     if signed_on > today:
         raise Refused(_l("The date of signing cannot be in the future."))
-    after = _contract_step(contract_id, "sign", actor, now, {"signed_on": _day(signed_on)},
+    extra = {"signed_on": _day(signed_on), **({"signed_file": signed_file} if signed_file is not None else {})}
+    after = _contract_step(contract_id, "sign", actor, now, extra,
                            _l("Only a contract approved by Legal can be signed."))
     finance = approvals.role_holders("Finance")
     operations = [e["_id"] for e in Employee._get_collection().find(
@@ -146,15 +148,17 @@ def confirm(order_id, actor: Actor, now: dt.datetime | None = None) -> dict:
     raw = _order(order_id)
     if raw.get("stage") != "pending_review":
         raise Refused(_l("Only an order pending review can be confirmed."))
-    below = [line for line in raw.get("lines") or [] if line.get("below_floor")]
+    current = SalesOrder._from_son(dict(raw))
+    current.price_lines()  # today's price list, not the one of when the order was typed
+    below = [line for line in current.lines if line.below_floor]
     status = raw.get("status")
     if status == "pending":
         raise Refused(_l("The price is waiting for the department head's approval."))
     if below and status != "approved":
         raise Refused(_l("%(n)s line(s) are below the price list: submit the order for the department head's "
                          "approval before confirming it.", n=len(below)))
-    if status not in ("draft", "approved"):
-        raise Refused(_l("The price approval was refused or withdrawn: this order cannot be confirmed."))
+    if status == "rejected":
+        raise Refused(_l("The price approval was refused: this order cannot be confirmed."))
     taken = products.reserve(raw.get("lines") or [], raw.get("warehouse"))
     _before, after = audit.guarded_change(
         SalesOrder, order_id, "stage", ["pending_review"],
@@ -186,6 +190,8 @@ def cancel(order_id, actor: Actor, reason: str, now: dt.datetime | None = None) 
     if not reason:
         raise Refused(_l("Give the reason for cancelling the order."))
     raw = _order(order_id)
+    if raw.get("paid_on"):
+        raise Refused(_l("This order is paid: open an after-sales ticket for a return instead of cancelling it."))
     _before, after = audit.guarded_change(SalesOrder, order_id, "stage",
                                           ["pending_review", "confirmed", "in_production"],
                                           {"stage": "cancelled", "cancel_reason": reason[:2000], "reservations": []},

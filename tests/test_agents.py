@@ -126,3 +126,26 @@ def test_each_agents_balance_is_sold_minus_verified_remittances_MIC_收入管理
     after = {r["agent"]["_id"]: r for r in agents.balances([agent().pk])}[agent().pk]
     assert after["sold"] - before["sold"] == Decimal("1000.00")
     assert after["outstanding"] - before["outstanding"] == Decimal("600.00")
+
+
+# ---- review findings, each with its regression test -------------------------------------------------------
+def test_a_sale_is_shared_out_once_MIC_利潤分配_1(db):
+    distribution()
+    with pytest.raises(ValidationError) as raised:
+        distribution(period_kind="year", period=f"{local_today():%Y}")
+    assert "period" in fields_of(raised)
+    with pytest.raises(ValidationError):
+        distribution(owner_unit=unit("BR-EAST"))  # the team above, same month
+
+
+def test_a_performance_adjustment_may_be_a_deduction_MIC_利潤分配_2(db):
+    paid(agent(), "1000.00")
+    shares = agents.compute_lines(distribution(), actor("sales_clerk"))
+    line = next(line for line in shares.lines if line.agent.pk == agent().pk)
+    line.adjustment, line.adjustment_reason = Decimal("-10.00"), "回款延迟"
+    shares.save()
+    assert next(x for x in reload(shares).lines if x.agent.pk == agent().pk).total == line.amount - Decimal("10.00")
+
+
+def test_finance_sees_every_agents_balance_MIC_收入管理_2(as_role, db):
+    assert "何丽" in as_role("Finance").get("/remittances/balances/").data.decode()

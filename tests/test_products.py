@@ -7,7 +7,15 @@ from mongoengine import ValidationError
 
 from models.approvals import Notification
 from models.customers import Customer
-from models.products import AfterSalesTicket, QualityInspection, Shipment, StockItem, StockTake, TierPrice
+from models.products import (
+    AfterSalesTicket,
+    QualityInspection,
+    Shipment,
+    StockItem,
+    StockTake,
+    TakeLine,
+    TierPrice,
+)
 from portal import products, reminders, sales
 from portal.approvals import Refused
 from portal.settings import local_today
@@ -164,3 +172,44 @@ def test_after_sales_kind_outcome_and_satisfaction_MIC_售后問題處理流程_
     assert "satisfaction" in fields_of(raised)
     sent = [s for s in reminders.run()[0] if s.kind == "ticket_overdue" and s.title == ticket.number]
     assert sent and not [s for s in reminders.run()[0] if s.kind == "ticket_overdue" and s.title == ticket.number]
+
+
+# ---- review findings, each with its regression test -------------------------------------------------------
+def test_the_books_of_a_stock_take_come_from_stock_and_the_counter_does_not_review_it_MIC_產品庫存管理_2(db):
+    item = product()
+    row = stock(item, 10, warehouse="复核仓", batch="")
+    take = StockTake(warehouse="复核仓", taken_on=local_today(), counted_by=person("sales_clerk"),
+                     lines=[TakeLine(product=item, book_quantity=0, counted_quantity=10)], owner_unit=unit("BR-OPS"))
+    products.fill_book(take)
+    take.save()
+    assert reload(take).lines[0].book_quantity == 10 and reload(take).lines[0].variance == 0  # typed 0 ignored
+    with pytest.raises(Refused):
+        products.review_take(take.pk, actor("sales_clerk"))
+    products.review_take(take.pk, actor("sales_head"))
+    products.post_take(take.pk, actor("sales_head"))
+    assert reload(row).quantity == 10
+
+
+def test_stock_of_a_failed_batch_found_by_a_stock_take_starts_held_MIC_產品質量控制_3(db):
+    item = product()
+    QualityInspection(product=item, batch="BAD2", inspector=person("sales_clerk"), inspected_on=local_today(),
+                      result="fail", defects="漏水").save()
+    take = StockTake(warehouse="别处仓", taken_on=local_today(), counted_by=person("sales_clerk"),
+                     lines=[TakeLine(product=item, batch="BAD2", counted_quantity=7, explanation="未入账")],
+                     owner_unit=unit("BR-OPS")).save()
+    products.review_take(take.pk, actor("sales_head"))
+    products.post_take(take.pk, actor("sales_head"))
+    assert StockItem.objects(product=item, batch="BAD2").first().held
+
+
+def test_reserved_stock_rows_and_failed_inspections_stay_put(as_role, db):
+    item = product()
+    row = stock(item, 10)
+    confirmed(item, 4)
+    head = as_role("branch_head")
+    response = head.post_form(f"/stock/delete/{row.pk}", {}, "/resetmypassword/form")
+    assert StockItem.objects(pk=row.pk).first() is not None and response.status_code in (200, 302)
+    failed = QualityInspection(product=item, batch="B1", inspector=person("sales_clerk"), inspected_on=local_today(),
+                               result="fail", defects="划伤", owner_unit=unit("BR-OPS")).save()
+    head.post_form(f"/inspections/delete/{failed.pk}", {}, "/resetmypassword/form")
+    assert QualityInspection.objects(pk=failed.pk).first() is not None

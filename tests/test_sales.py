@@ -259,3 +259,50 @@ def test_the_renewal_window_is_a_setting_SOC_3_5(db):
     assert ending.pk not in {c["_id"] for c in ending._get_collection().find(sales.renewal_query(local_today()))}
     Setting.objects(key="contract_renewal_days").update_one(set__value="60")
     assert ending.pk in {c["_id"] for c in ending._get_collection().find(sales.renewal_query(local_today()))}
+
+
+# ---- review findings, each with its regression test -------------------------------------------------------
+def test_a_confirmed_or_paid_order_is_neither_deleted_nor_cancelled_DSC_3_4_1(as_role, db):
+    item = product()
+    row = stock(item, 10)
+    placed = order([(item, 4, "100.00")], seller="sales_clerk")
+    sales.confirm(placed.pk, actor("sales_clerk"))
+    clerk = as_role("Clerk")
+    clerk.post_form(f"/orders/delete/{placed.pk}", {}, "/resetmypassword/form")
+    assert reload(placed) is not None and reload(row).reserved == 4
+    sales.record_payment(placed.pk, actor("finance"), local_today())
+    with pytest.raises(Refused):
+        sales.cancel(placed.pk, actor("sales_clerk"), "客户退货")
+
+
+def test_confirmation_prices_the_lines_with_todays_price_list_MIC_產品定價_2(db):
+    item = product("100.00")
+    stock(item, 5)
+    placed = order([(item, 1, "100.00")])
+    item.standard_price = Decimal("150.00")
+    item.save()
+    with pytest.raises(Refused):
+        sales.confirm(placed.pk, actor("sales_clerk"))
+
+
+def test_customer_service_follows_an_order_but_does_not_change_it(as_role, db):
+    item = product()
+    stock(item, 5)
+    placed = order([(item, 1, "100.00")])  # cs_owner: service_clerk of another department
+    service = as_role("service_clerk")
+    assert service.get(f"/orders/show/{placed.pk}").status_code == 200
+    response = service.post_form(f"/orders/cancel/{placed.pk}", {"reason": "x"}, f"/orders/show/{placed.pk}")
+    assert response.status_code == 422 and reload(placed).stage == "pending_review"
+    response = service.post_form(f"/orders/track/{placed.pk}", {"text": "已告知客户"}, f"/orders/show/{placed.pk}")
+    assert response.status_code == 302 and reload(placed).tracking[-1].text == "已告知客户"
+
+
+def test_a_refused_signing_keeps_no_file_SOC_3_3(as_role, db):
+    import io
+
+    draft = contract(status="draft")
+    rep = as_role("Employee")
+    data = {"signed_on": f"{local_today():%Y-%m-%d}", "signed_file": (io.BytesIO(b"%PDF-1.4 test"), "s.pdf")}
+    data["csrf_token"] = rep.token(f"/contracts/show/{draft.pk}")
+    response = rep.client.post(f"/contracts/sign/{draft.pk}", data=data, content_type="multipart/form-data")
+    assert response.status_code == 422 and reload(draft).signed_file is None

@@ -43,6 +43,12 @@ class AgentTierView(PortalModelView):
         (_l("Record"), {"fields": STAMPS, "expanded": False}),
     ]
 
+    def pre_delete(self, item):
+        from models.products import Product
+
+        if Product.objects(tier_prices__tier=item.pk).only("id").first() is not None:
+            raise ValidationError(gettext("Products have prices for this tier: remove them first."))
+
 
 class AgentView(EmployeeView):
     """Agents: employees of staff kind agent, with their tier, region and upline (MIC 各級代理)."""
@@ -134,7 +140,7 @@ class RemittanceView(ScopedModelView):
     @has_access
     def balances(self):
         """Sold, remitted and still to pay in, per agent (MIC 收入管理/1)."""
-        where = AgentView.scope_raw()  # the agents the user may see: their own balance, their team's
+        where = None if scope.role_names() & self.scope_all_roles else AgentView.scope_raw()
         ids = None if not where else [e["_id"] for e in Employee._get_collection().find(
             {"$and": [where, {"staff_kind": "agent"}]}, {"_id": 1}).limit(2000)]
         return self.render_template("portal/agents/balances.html", title=gettext("Agents' balances"),
@@ -174,8 +180,14 @@ class ProfitDistributionView(ApprovableView):
         (_l("Record"), {"fields": STAMPS, "expanded": False}),
     ]
 
-    def post_add(self, item):
-        agents.compute_lines(item, scope.actor())
+    def pre_add(self, item):
+        super().pre_add(item)
+        if item.owner_unit is None:
+            return  # the model names the missing team
+        try:
+            agents.derive(item)  # the lines are there from the first save
+        except Refused as exc:
+            raise field_error("period", exc.message) from None
 
     def pre_update(self, item):
         super().pre_update(item)

@@ -24,7 +24,7 @@ from models.products import (
     StockTake,
     Supplier,
 )
-from portal import products, settings
+from portal import products, scope, settings
 from portal.approvals import Refused
 from portal.compat import PortalMongoInterface, register_lookup
 from portal.modelview import STAMPS, PortalModelView, ScopedModelView, input_field
@@ -79,6 +79,10 @@ class ProductView(PortalModelView):
         (_l("Record"), {"fields": STAMPS, "expanded": False}),
     ]
 
+    def pre_delete(self, item):
+        if products.in_use(item.pk):
+            raise ValidationError(gettext("This product is on orders or in stock: set it off sale instead."))
+
 
 class StockItemView(ScopedModelView):
     """Stock per product, warehouse and batch, with its replenishment, overstock, slow-moving and hold flags
@@ -124,6 +128,22 @@ class StockItemView(ScopedModelView):
         products.hold_if_failed(item)
         item.clean()
 
+    def pre_update(self, item):
+        stored = StockItem._get_collection().find_one({"_id": item.pk}) or {}
+        moved = (stored.get("product") != getattr(item.product, "pk", None) or stored.get("warehouse") != item.warehouse
+                 or (stored.get("batch") or "") != (item.batch or ""))
+        if stored.get("reserved") and moved:
+            raise ValidationError(gettext("Units of this row are reserved for orders: its product, warehouse and "
+                                          "batch stay as they are."))
+        super().pre_update(item)
+        if moved:
+            products.hold_if_failed(item)
+            item.clean()
+
+    def pre_delete(self, item):
+        if item.reserved:
+            raise ValidationError(gettext("Units of this row are reserved for orders: it cannot be deleted."))
+
     def list_context(self) -> dict:
         return {"alerts_link": self.appbuilder.sm.has_access("can_alerts", self.class_permission_name)}
 
@@ -153,11 +173,11 @@ class StockTakeView(ScopedModelView):
     search_columns = ["number", "warehouse", "taken_on", "state", "counted_by"]
     order_columns = ["number", "warehouse", "taken_on", "state"]
     base_order = ("taken_on", "desc")
-    add_columns = edit_columns = ["warehouse", "taken_on", "counted_by", "lines", "state", "reviewed_by", "note"]
+    add_columns = edit_columns = ["warehouse", "taken_on", "counted_by", "lines", "note"]
     description_columns = {
         "lines": _l("Leave empty and use “Fill in the book quantities” on the stock take's page to start from "
-                    "the books."),
-        "state": _l("Posting to stock is done from the stock take's page once it is reviewed."),
+                    "the books. The book quantities are read from stock; review and posting are done from the "
+                    "stock take's page."),
     }
     show_fieldsets = [
         (_l("Stock take"), {"fields": ["number", "warehouse", "taken_on", "counted_by", "reviewed_by", "state",
@@ -172,24 +192,26 @@ class StockTakeView(ScopedModelView):
 
         form.counted_by.data = my_employee()
 
-    def _check_state(self, item) -> None:
-        stored = StockTake._get_collection().find_one({"_id": item.pk}, {"state": 1}) if item.pk else None
-        if stored and stored.get("state") == "posted":
-            raise ValidationError(gettext("This stock take is posted to stock and can no longer be edited."))
-        if item.state == "posted":
-            raise field_error("state", gettext("Post the stock take from its page once it is reviewed."))
-
     def pre_add(self, item):
-        self._check_state(item)
         super().pre_add(item)
+        products.fill_book(item)
 
     def pre_update(self, item):
-        self._check_state(item)
+        if item.state != "counting":
+            raise ValidationError(gettext("Only a stock take being counted can be edited."))
         super().pre_update(item)
+        products.fill_book(item)
+
+    def pre_delete(self, item):
+        if item.state == "posted":
+            raise ValidationError(gettext("A stock take posted to stock is kept."))
 
     def show_context(self, item) -> dict:
+        counting = item.state == "counting"
         return {"actions": [
-            self.button("book", _l("Fill in the book quantities"), "fa-book", when=item.state == "counting"),
+            self.button("book", _l("Fill in the book quantities"), "fa-book", when=counting),
+            self.button("review", _l("Reviewed"), "fa-eye", "default",
+                        when=counting and getattr(item.counted_by, "pk", None) != scope.current_employee_id()),
             self.button("post", _l("Post the variances to stock"), "fa-check", "primary",
                         when=item.state == "reviewed")]}
 
@@ -197,6 +219,11 @@ class StockTakeView(ScopedModelView):
     @has_access
     def book(self, pk):
         return self.run_action(pk, "book", lambda item, actor: products.load_book(item))
+
+    @expose("/review/<pk>", methods=["POST"])
+    @has_access
+    def review(self, pk):
+        return self.run_action(pk, "review", lambda item, actor: products.review_take(item.pk, actor))
 
     @expose("/post/<pk>", methods=["POST"])
     @has_access
@@ -276,6 +303,10 @@ class QualityInspectionView(ScopedModelView):
             raise ValidationError(gettext("A failed inspection stays as it is: record its disposal, or a new "
                                           "inspection after rework."))
         super().pre_update(item)
+
+    def pre_delete(self, item):
+        if item.holding:
+            raise ValidationError(gettext("A failed inspection stays until its disposal is recorded."))
 
     def post_add(self, item):
         products.apply_inspection(item)
@@ -366,6 +397,10 @@ class ShipmentView(ScopedModelView):
     def pre_update(self, item):
         if item.status != "preparing":
             raise ValidationError(gettext("Only a shipment being prepared can be edited."))
+        try:
+            products.check_new_shipment(item)
+        except Refused as exc:
+            raise field_error("order", exc.message) from None
         super().pre_update(item)
 
     def show_context(self, item) -> dict:

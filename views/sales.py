@@ -124,7 +124,8 @@ class ContractView(ApprovableView):
     datamodel = PortalMongoInterface(Contract)
     class_permission_name = "Contract"
     scope_owner_field = "owner"
-    scope_extra_owner_fields = ("team_leader", "team_members")
+    scope_extra_owner_fields = ("team_leader", "team_members")  # the outsourcing team reads its contract
+    extra_owners_change = False
     scope_all_roles = frozenset({"Admin", "Auditor", "Legal", "Finance"})
     regulation_clauses = ("SOC 3.3", "SOC 3.4", "SOC 3.5", "DSC 3(3)2", "DSC 3(3)3", "BRD 4(2)3", "FSS 3(4)1",
                           "FSS 3(4)2", "FSS 3(4)3", "FSS 3(4)4", "DSC 6(4)3")
@@ -159,6 +160,14 @@ class ContractView(ApprovableView):
         customer = _from_args("customer", "customer")
         if customer is not None:
             form.customer.data = customer
+
+    def pre_update(self, item):
+        self.check_actor(item)
+        super().pre_update(item)
+
+    def pre_delete(self, item):
+        self.check_actor(item)
+        super().pre_delete(item)
 
     def show_context(self, item) -> dict:
         context = super().show_context(item)
@@ -206,14 +215,16 @@ class ContractView(ApprovableView):
     @has_access
     def sign(self, pk):
         def signing(item, actor):
+            if item.status != "approved":
+                raise Refused(gettext("Only a contract approved by Legal can be signed."))
             upload = request.files.get("signed_file")
+            stored = None
             if upload is not None and upload.filename:
                 try:
                     stored = uploads.store_upload("signed_file", upload, AttachmentField.ALLOWED, actor.username)
                 except ValidationError as exc:
                     raise Refused(exc.message) from None
-                Contract._get_collection().update_one({"_id": item.pk}, {"$set": {"signed_file": stored.pk}})
-            sales.sign(item.pk, actor, _date_arg("signed_on"))
+            sales.sign(item.pk, actor, _date_arg("signed_on"), signed_file=stored.pk if stored else None)
 
         return self.run_action(pk, "sign", signing, gettext("Signed: operations and finance have been told."))
 
@@ -298,7 +309,9 @@ class SalesOrderView(ApprovableView):
     datamodel = PortalMongoInterface(SalesOrder)
     class_permission_name = "SalesOrder"
     scope_owner_field = "salesperson"
-    scope_extra_owner_fields = ("cs_owner",)
+    scope_extra_owner_fields = ("cs_owner",)  # customer service follows the order and adds tracking notes
+    extra_owners_change = False
+    extra_owner_actions = frozenset({"track"})
     scope_all_roles = frozenset({"Admin", "Auditor", "Finance"})
     regulation_clauses = ("BRD 4(3)1", "BRD 4(3)2", "BRD 4(3)3", "DSC 3(3)1", "DSC 3(4)1", "DSC 3(4)2", "FSS 3(5)1",
                           "FSS 3(5)2", "FSS 3(5)3", "MIC 產品管理/產品定價/2", "MIC 微商團隊組織架構/各級代理/1")
@@ -340,9 +353,18 @@ class SalesOrderView(ApprovableView):
             form.customer.data = customer
 
     def pre_update(self, item):
-        if item.stage != "pending_review" and "Admin" not in scope.role_names():
+        stored = SalesOrder._get_collection().find_one({"_id": item.pk}, {"stage": 1, "status": 1}) or {}
+        if stored.get("stage") != "pending_review":  # Admin too: the stock reserved follows the lines
             raise ValidationError(gettext("A confirmed order can no longer be edited; add a tracking note instead."))
+        if stored.get("status") == "approved":
+            item.status = "draft"  # new lines need a new price approval (audited as a status change)
+        self.check_actor(item)
         super().pre_update(item)
+
+    def pre_delete(self, item):
+        if item.stage != "pending_review" or item.status == "pending":
+            raise ValidationError(gettext("Only an order pending review can be deleted; cancel it instead."))
+        self.check_actor(item)
 
     def show_context(self, item) -> dict:
         context = super().show_context(item)
