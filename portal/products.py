@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import lazy_gettext as _l
+from mongoengine import ValidationError
 from pymongo import ReturnDocument
 
 from models.common import choice_label, utcnow
@@ -152,6 +153,27 @@ def _set_hold(row_id, held: bool) -> None:
                                  ).modified_count:
             return
     raise Refused(_l("The stock of this batch is changing right now. Try again."))
+
+
+def check_stock_edit(item) -> bool:
+    """A row with units reserved for orders keeps its product, warehouse and batch; returns whether they change
+    (a row moved onto a failed batch is then held)."""
+    stored = StockItem._get_collection().find_one({"_id": item.pk}) or {}
+    moved = (stored.get("product") != getattr(item.product, "pk", None) or stored.get("warehouse") != item.warehouse
+             or (stored.get("batch") or "") != (item.batch or ""))
+    if stored.get("reserved") and moved:
+        raise ValidationError(str(_l("Units of this row are reserved for orders: its product, warehouse and batch "
+                                     "stay as they are.")))
+    return moved
+
+
+def check_inspection_edit(item) -> None:
+    """A failed inspection is not turned into a pass: its disposal is recorded, or a new inspection after rework."""
+    stored = QualityInspection._get_collection().find_one({"_id": item.pk}, {"result": 1, "batch": 1, "product": 1})
+    if stored and stored.get("result") == "fail" and (
+            item.result != "fail" or item.batch != stored.get("batch") or item.product.pk != stored.get("product")):
+        raise ValidationError(str(_l("A failed inspection stays as it is: record its disposal, or a new inspection "
+                                     "after rework.")))
 
 
 def in_use(product_id) -> bool:

@@ -141,6 +141,18 @@ def _order(order_id) -> dict:
     return raw
 
 
+def check_order_edit(item) -> None:
+    """Only an order pending review is edited (Admin too: the stock reserved follows the lines); new lines of an
+    order whose price was approved need a new approval."""
+    from mongoengine import ValidationError
+
+    stored = SalesOrder._get_collection().find_one({"_id": item.pk}, {"stage": 1, "status": 1}) or {}
+    if stored.get("stage") != "pending_review":
+        raise ValidationError(str(_l("A confirmed order can no longer be edited; add a tracking note instead.")))
+    if stored.get("status") == "approved":
+        item.status = "draft"  # audited as a status change
+
+
 def confirm(order_id, actor: Actor, now: dt.datetime | None = None) -> dict:
     """The order is checked and confirmed (DSC 3(4)1): a price below the seller's price list must be approved
     first (MIC 產品定價/2), and the stock is reserved, all or nothing (DSC 3(4)2)."""

@@ -129,12 +129,7 @@ class StockItemView(ScopedModelView):
         item.clean()
 
     def pre_update(self, item):
-        stored = StockItem._get_collection().find_one({"_id": item.pk}) or {}
-        moved = (stored.get("product") != getattr(item.product, "pk", None) or stored.get("warehouse") != item.warehouse
-                 or (stored.get("batch") or "") != (item.batch or ""))
-        if stored.get("reserved") and moved:
-            raise ValidationError(gettext("Units of this row are reserved for orders: its product, warehouse and "
-                                          "batch stay as they are."))
+        moved = products.check_stock_edit(item)
         super().pre_update(item)
         if moved:
             products.hold_if_failed(item)
@@ -296,12 +291,7 @@ class QualityInspectionView(ScopedModelView):
         form.inspected_on.data = settings.local_today()
 
     def pre_update(self, item):
-        stored = QualityInspection._get_collection().find_one({"_id": item.pk}, {"result": 1, "batch": 1,
-                                                                                 "product": 1})
-        if stored and stored.get("result") == "fail" and (
-                item.result != "fail" or item.batch != stored.get("batch") or item.product.pk != stored.get("product")):
-            raise ValidationError(gettext("A failed inspection stays as it is: record its disposal, or a new "
-                                          "inspection after rework."))
+        products.check_inspection_edit(item)
         super().pre_update(item)
 
     def pre_delete(self, item):

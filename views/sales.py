@@ -353,11 +353,7 @@ class SalesOrderView(ApprovableView):
             form.customer.data = customer
 
     def pre_update(self, item):
-        stored = SalesOrder._get_collection().find_one({"_id": item.pk}, {"stage": 1, "status": 1}) or {}
-        if stored.get("stage") != "pending_review":  # Admin too: the stock reserved follows the lines
-            raise ValidationError(gettext("A confirmed order can no longer be edited; add a tracking note instead."))
-        if stored.get("status") == "approved":
-            item.status = "draft"  # new lines need a new price approval (audited as a status change)
+        sales.check_order_edit(item)
         self.check_actor(item)
         super().pre_update(item)
 
