@@ -469,13 +469,6 @@ def disposal_label(value) -> str:
 
 
 # ---- reminders (DOMAIN 7) ----------------------------------------------------------------------------
-def _unit_heads(unit_ids) -> dict:
-    """Each unit's head, or the head of the nearest unit above it that has one."""
-    from portal.approvals import unit_chain
-
-    return {unit: next((u["head"] for u in unit_chain(unit) if u.get("head")), None) for unit in unit_ids}
-
-
 def stock_reminders(now: dt.datetime) -> list[reminders.Sent]:
     """Rows below reorder level, above maximum or slow-moving: the head of the owning unit, once per episode."""
     today = settings.local_today(now)
@@ -484,7 +477,7 @@ def stock_reminders(now: dt.datetime) -> list[reminders.Sent]:
                       {"$or": [{"replenish": True}, {"overstock": True}, slow_query(today)]}]}
     rows = list(collection.find(where, {"product": 1, "warehouse": 1, "owner_unit": 1, "replenish": 1,
                                         "overstock": 1}).limit(5000))
-    heads = _unit_heads({r.get("owner_unit") for r in rows})
+    heads = reminders.unit_heads({r.get("owner_unit") for r in rows})
     names = {p["_id"]: p for p in Product._get_collection().find(
         {"_id": {"$in": list({r["product"] for r in rows})}}, {"code": 1, "name": 1})}
     out = []
@@ -503,23 +496,17 @@ def stock_reminders(now: dt.datetime) -> list[reminders.Sent]:
 
 def ticket_reminders(now: dt.datetime) -> list[reminders.Sent]:
     """After-sales tickets past their deadline (MIC 售后問題處理流程/3): the handler and the unit's head, once."""
-    today = settings.local_today(now)
-    collection = AfterSalesTicket._get_collection()
-    rows = list(collection.find({"status": {"$in": ["open", "in_progress"]}, "deadline": {"$lt": _day(today)},
-                                 "reminded_on": None}, {"number": 1, "handler": 1, "owner_unit": 1,
-                                                        "deadline": 1}).limit(5000))
-    heads = _unit_heads({r.get("owner_unit") for r in rows})
-    out = []
-    for raw in rows:
-        if not collection.update_one({"_id": raw["_id"], "reminded_on": None},
-                                     {"$set": {"reminded_on": _day(today)}}).modified_count:
-            continue
-        people = [p for p in (raw.get("handler"), heads.get(raw.get("owner_unit"))) if p is not None]
-        notify.post([(people, "ticket_overdue", {"title": raw.get("number") or "",
-                                                 "date": f"{raw['deadline']:%Y-%m-%d}"},
-                      TICKET_PATH.format(id=raw["_id"]))], now)
-        out.append(reminders.Sent("ticket_overdue", raw.get("number") or "", len(set(people)), ""))
-    return out
+    today = reminders.day(settings.local_today(now))
+
+    def message(raw):
+        head = reminders.unit_heads([raw.get("owner_unit")])[raw.get("owner_unit")]
+        return ([raw.get("handler"), head], "ticket_overdue",
+                {"title": raw.get("number") or "", "date": f"{raw['deadline']:%Y-%m-%d}"},
+                TICKET_PATH.format(id=raw["_id"]))
+
+    return reminders.once(now, AfterSalesTicket, {"status": {"$in": ["open", "in_progress"]},
+                                                  "deadline": {"$lt": today}, "reminded_on": None},
+                          "reminded_on", today, {"number": 1, "handler": 1, "owner_unit": 1, "deadline": 1}, message)
 
 
 reminders.SOURCES.extend([stock_reminders, ticket_reminders])

@@ -80,6 +80,37 @@ def _logged(raw: dict, step: dict, action: str, now) -> dict:
     return {"history": approvals.history_entry(_SCHEDULER, action, now, raw["current"], step, raw.get("round", 1))}
 
 
+def day(date: dt.date) -> dt.datetime:
+    """A local date as stored in a reminder stamp (MongoDB has no date type)."""
+    return dt.datetime(date.year, date.month, date.day)
+
+
+def unit_heads(unit_ids) -> dict:
+    """Each unit's head, or the head of the nearest unit above it that has one."""
+    return {unit: next((u["head"] for u in approvals.unit_chain(unit) if u.get("head")), None) for unit in unit_ids}
+
+
+def once(now: dt.datetime, document, where: dict, stamp: str, value, fields: dict, message,
+         limit: int = 5000) -> list[Sent]:
+    """Remind about each record matching `where` once per `value` of its `stamp` field.
+
+    The reminder is claimed by one conditional update (`stamp` != value → value), so a second run, or a run on
+    another host at the same moment, tells nobody twice. `message(raw)` gives (people, kind, params, link) of
+    the notice; people who are None or named twice are dropped.
+    """
+    collection = document._get_collection()
+    out = []
+    for raw in collection.find({"$and": [where, {stamp: {"$ne": value}}]}, fields).limit(limit):
+        if not collection.update_one({"_id": raw["_id"], stamp: {"$ne": value}},
+                                     {"$set": {stamp: value}}).modified_count:
+            continue
+        people, kind, params, link = message(raw)
+        people = [p for p in dict.fromkeys(people) if p is not None]
+        notify.post([(people, kind, params, link)], now)
+        out.append(Sent(kind, str(params.get("title", "")), len(people), ""))
+    return out
+
+
 SOURCES = [approval_reminders]  # later areas add theirs here
 
 
