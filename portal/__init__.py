@@ -9,7 +9,7 @@ from flask_appbuilder import AppBuilder
 from flask_wtf.csrf import CSRFProtect
 
 import portal.quiet  # noqa: F401  (first: silences known warnings before FAB is imported)
-from portal import audit, db, notify, web
+from portal import audit, crypto, db, notify, web
 from portal.passwords import fab_validator
 from portal.quiet import quiet_fab_logs
 from portal.security import PortalSecurityManager, sync_roles
@@ -18,7 +18,8 @@ log = logging.getLogger("portal")
 
 
 def create_app(config: object | str = "portal.config.Config", **overrides) -> Flask:
-    """Build a configured app; raises db.DatabaseUnreachable when MONGODB_URI does not answer."""
+    """Build a configured app; raises db.DatabaseUnreachable when MONGODB_URI does not answer, and
+    crypto.KeyProblem when a server database has no (valid) PORTAL_FILE_KEY."""
     quiet_fab_logs()
     app = Flask(__name__)
     app.config.from_object(config)
@@ -30,6 +31,7 @@ def create_app(config: object | str = "portal.config.Config", **overrides) -> Fl
         log.warning(store_line)
     else:
         log.info(store_line)
+    crypto.configure(app.config)
     audit.connect_signals()
     notify.configure(app.config)
     CSRFProtect(app)  # before AppBuilder, see fab-mongo/GUIDE.md 2.13

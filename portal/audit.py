@@ -102,6 +102,14 @@ def record(action: str, document, changes=None, note: str = "") -> AuditEntry:
                       changes=changes or [], note=note[:1000]).save()
 
 
+def record_operation(database, label: str, note: str) -> None:
+    """Append an Administration entry about a whole database (a backup, a restore) to that database's log."""
+    entry = AuditEntry(user=current_actor(), action="admin", collection="database", record_id=database.name[:64],
+                       record_label=label[:200], note=note[:1000])
+    entry.validate()
+    database[AuditEntry._get_collection_name()].insert_one(entry.to_mongo().to_dict())
+
+
 def history_for(document_class, pk, limit: int = 50) -> list[AuditEntry]:
     """The newest entries of one record: one query."""
     return list(AuditEntry.objects(collection=document_class._get_collection_name(), record_id=str(pk))

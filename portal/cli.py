@@ -1,4 +1,5 @@
-"""The `portal` command: run, seed, create-admin, sync-roles, check (also as `flask portal ...`)."""
+"""The `portal` command: run, seed, create-admin, sync-roles, remind, backup, restore, check (also as
+`flask portal ...`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
-from portal import audit, db
+from portal import audit, crypto, db
 
 portal_cli = AppGroup("portal", help="Portal maintenance commands.")
 
@@ -95,6 +96,57 @@ def remind_command() -> None:
         sys.exit(2)
 
 
+@portal_cli.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False))
+@with_appcontext
+def backup_command(file: str) -> None:
+    """Write every collection of the database to FILE, encrypted with PORTAL_FILE_KEY when it is set (DSC 7(2)2)."""
+    import mongoengine
+    from pymongo.errors import PyMongoError
+
+    from portal import backup
+
+    audit.set_cli_actor("cli:backup")
+    try:
+        counts = backup.write(mongoengine.get_db(), file)
+    except OSError as exc:
+        raise click.ClickException(f"{file} cannot be written: {exc.strerror or exc}") from None
+    except PyMongoError as exc:
+        raise click.ClickException(f"The database failed during the backup ({exc.__class__.__name__}); "
+                                   f"{file} was not written.") from None
+    for name, count in counts.items():
+        click.echo(f"{name}: {count}")
+    sealed = "encrypted" if crypto.has_configured_key() else "NOT encrypted: PORTAL_FILE_KEY is not set"
+    click.echo(f"{sum(counts.values())} documents in {len(counts)} collections written to {file} ({sealed})")
+
+
+@portal_cli.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace each collection in FILE even though the database holds data.")
+@with_appcontext
+def restore_command(file: str, force: bool) -> None:
+    """Load a backup FILE into an empty database; the whole file is checked before the first write."""
+    import mongoengine
+    from pymongo.errors import PyMongoError
+
+    from portal import backup
+
+    audit.set_cli_actor("cli:restore")
+    try:
+        contents = backup.restore(mongoengine.get_db(), file, force=force)
+    except backup.IncompleteRestore as exc:
+        raise click.ClickException(str(exc)) from None
+    except PyMongoError as exc:
+        raise click.ClickException(f"The database failed during the restore ({exc.__class__.__name__}); it may "
+                                   "hold part of the file: restore it again with --force.") from None
+    except backup.BackupError as exc:
+        raise click.ClickException(f"{exc} Nothing was written.") from None
+    for name, count in contents.counts.items():
+        click.echo(f"{name}: {count}")
+    click.echo(f"{sum(contents.counts.values())} documents in {len(contents.counts)} collections restored from "
+               f"{file} (written {contents.created_at:%Y-%m-%d %H:%M} UTC)")
+
+
 @portal_cli.command("check")
 @with_appcontext
 def check_command() -> None:
@@ -115,6 +167,8 @@ def check_command() -> None:
         ("e-mail", f"{config['SMTP_HOST']}:{config['SMTP_PORT']}" if config["SMTP_HOST"] else
          "off (set PORTAL_SMTP_HOST to e-mail notifications)", True),
         ("time zone", config["TIMEZONE"], True),
+        ("file key", "from PORTAL_FILE_KEY" if crypto.has_configured_key() else
+         "made for this start (embedded store; set PORTAL_FILE_KEY to encrypt backups)", True),
     ]
     for name, value, ok in lines:
         click.echo(f"{'ok ' if ok else 'BAD'} {name}: {value}")
@@ -133,7 +187,7 @@ class _PortalGroup(FlaskGroup):
     def main(self, *args, **kwargs):
         try:
             return super().main(*args, **kwargs)
-        except db.DatabaseUnreachable as exc:
+        except (db.DatabaseUnreachable, crypto.KeyProblem) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
 

@@ -37,6 +37,8 @@ class Config:
     SECRET_KEY = os.environ.get("PORTAL_SECRET_KEY") or secrets.token_hex(32)  # random: sessions end at restart
     SECRET_KEY_FROM_ENV = bool(os.environ.get("PORTAL_SECRET_KEY"))
     DEMO_PASSWORD = os.environ.get("PORTAL_DEMO_PASSWORD", "portal-demo-2026")
+    # BRD 9(2)2: confidential files and backups are encrypted with it; required with a server database (portal.crypto)
+    FILE_KEY = os.environ.get("PORTAL_FILE_KEY", "")
 
     # Authentication (FAB) -----------------------------------------------------------------
     AUTH_TYPE = AUTH_DB
@@ -112,3 +114,4 @@ class TestConfig(Config):
     LOGIN_RATE_LIMIT = "100000 per minute"  # the throttling test lowers it for itself
     SEED_DEMO = True
     DEMO_PASSWORD = "portal-demo-2026"
+    FILE_KEY = "4znpyKAK_AYICEBsgS7pZIYzcsSVuyPJU77fM6Kgtnk="  # tests only: a fixed key, also on a real server

@@ -1,17 +1,22 @@
-"""Uploads: size limit, type checked by content, stored in MongoDB, served as attachments with a safe name."""
+"""Uploads: size limit, type checked by content, stored encrypted in MongoDB (BRD 9(2)2), served decrypted as
+attachments with a safe name."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import unicodedata
 from urllib.parse import quote
 
-from flask import Response, current_app
+from flask import Response, abort, current_app
 from flask_babel import gettext
 
 from models.common import field_error
 from models.files import Attachment
+from portal import crypto
+
+log = logging.getLogger(__name__)
 
 # content signature -> (content type, allowed extensions)
 _SIGNATURES = (
@@ -61,12 +66,24 @@ def store_upload(field: str, storage, allowed: frozenset[str], uploaded_by: str)
     if content_type is None:
         raise field_error(field, gettext("Allowed file types: %(types)s.", types=", ".join(sorted(allowed))))
     return Attachment(filename=filename, content_type=content_type, size=len(data),
-                      sha256=hashlib.sha256(data).hexdigest(), data=data, uploaded_by=uploaded_by).save()
+                      sha256=hashlib.sha256(data).hexdigest(), data=crypto.seal(data), encrypted=True,
+                      uploaded_by=uploaded_by).save()
+
+
+def content_of(attachment: Attachment) -> bytes:
+    """The file's original bytes: decrypted, or as stored when it was uploaded before encryption at rest."""
+    return crypto.open_sealed(attachment.data) if attachment.encrypted else bytes(attachment.data)
 
 
 def attachment_response(attachment: Attachment) -> Response:
     """Serve a stored file as a download, never inline, with a safe name."""
-    response = Response(attachment.data, mimetype=attachment.content_type)
+    try:
+        content = content_of(attachment)
+    except crypto.CannotOpen:
+        log.error("Attachment %s cannot be decrypted: PORTAL_FILE_KEY lacks the key it was sealed with",
+                  attachment.pk)
+        abort(500)
+    response = Response(content, mimetype=attachment.content_type)
     ascii_name = attachment.filename.encode("ascii", "ignore").decode() or "file"
     response.headers["Content-Disposition"] = (
         f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(attachment.filename)}")
