@@ -108,8 +108,7 @@ class CustomerView(ScopedModelView):
     order_columns = ["code", "name", "customer_class", "status", "region", "last_verified_on"]
     base_order = ("code", "desc")
     add_columns = edit_columns = ["name", "kind", "industry", "region", "source", "contacts", "needs",
-                                  "preferences", "customer_class", "status", "owner", "key_account", "key_owner",
-                                  "credit_rating", "credit_limit"]
+                                  "preferences", "customer_class", "status", "owner", "key_account", "key_owner"]
     description_columns = {
         "owner": _l("The salesperson who looks after the customer; the file belongs to their unit."),
         "key_owner": _l("Key accounts are served by one dedicated person (BRD 3(4)3)."),
