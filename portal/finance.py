@@ -1,14 +1,25 @@
-"""Finance rules (DOMAIN 3.6): spending derived from the claims, the budget gate (FSS 7(3)2) and payment."""
+"""Finance rules (DOMAIN 3.6): spending derived from the claims, the budget gate (FSS 7(3)2), payment, expense
+plans set against their claims (FSS 7(1)2) and the review of fund reconciliations (DSC 5(4)2). No Flask here."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
+from mongoengine import ValidationError
 
 from models.common import from_fen, money, utcnow
-from models.finance import Budget, BudgetIncrease, ExpenseClaim
-from portal import approvals, notify
+from models.finance import (
+    BUDGET_CATEGORIES,
+    Budget,
+    BudgetIncrease,
+    ExpenseClaim,
+    ExpensePlan,
+    FundReconciliation,
+    ref_id,
+)
+from portal import approvals, audit, notify
 
 COMMITTING = ("pending", "approved", "paid")  # claim statuses that use up their budget line
 
@@ -92,6 +103,62 @@ def pay(claim: ExpenseClaim, actor: approvals.Actor, now=None) -> None:
                   approvals.REQUEST_PATH.format(id=claim.approval) if claim.approval else "")], now)
 
 
+def plan_figures(plan: ExpensePlan) -> list[dict]:
+    """Planned against claimed, per category, for one plan (FSS 7(1)2): the claims naming it that are pending,
+    approved or paid, summed by one aggregation. The last row is the total."""
+    rows = {}
+
+    def row(category):
+        return rows.setdefault(category, {"category": category, "planned": Decimal("0"), "pending": Decimal("0"),
+                                          "approved": Decimal("0"), "paid": Decimal("0")})
+
+    for line in plan.lines or []:
+        row(line.category)["planned"] += money(line.amount or 0)
+    if plan.pk is not None:
+        for found in ExpenseClaim._get_collection().aggregate([
+                {"$match": {"plan": plan.pk, "status": {"$in": list(COMMITTING)}}},
+                {"$group": {"_id": {"category": "$category", "status": "$status"}, "fen": {"$sum": "$total"}}}]):
+            row(found["_id"].get("category"))[found["_id"]["status"]] += from_fen(found["fen"])
+    order = [key for key, _label in BUDGET_CATEGORIES]
+    out = sorted(rows.values(), key=lambda r: order.index(r["category"]) if r["category"] in order else len(order))
+    total = {"category": None, **{k: sum((r[k] for r in out), Decimal("0"))
+                                  for k in ("planned", "pending", "approved", "paid")}}
+    for line in [*out, total]:
+        line["claimed"] = line["pending"] + line["approved"] + line["paid"]
+        line["left"] = line["planned"] - line["claimed"]
+    return [*out, total]
+
+
+def check_reconciliation_open(reconciliation: FundReconciliation) -> None:
+    """A reviewed reconciliation is a closed record: it is neither edited nor deleted."""
+    if reconciliation.status != "open":
+        raise ValidationError(str(_l("A reviewed reconciliation can no longer be changed.")))
+
+
+def review_reconciliation(reconciliation: FundReconciliation, actor: approvals.Actor, note: str = "",
+                          now: dt.datetime | None = None) -> dict:
+    """Finance reviews a reconciliation (DSC 5(4)2): not the person who prepared it, and a difference only once
+    it is explained. One conditional update, so a change made meanwhile (or a second click) is not reviewed."""
+    now = now or utcnow()
+    if reconciliation.status != "open":
+        raise approvals.Refused(_l("This reconciliation is already reviewed."))
+    if actor.employee_id is None or actor.employee_id == ref_id(reconciliation._data.get("prepared_by")):
+        raise approvals.Refused(_l("Another member of Finance reviews it: not the person who prepared it."))
+    difference = money(reconciliation.difference or 0)
+    if difference and not (reconciliation.explanation or "").strip():
+        raise approvals.Refused(_l("The difference of ¥%(difference)s is not explained yet: the reconciliation stays "
+                                   "open until it is.", difference=f"{difference:,.2f}"))
+    _before, after = audit.guarded_change(
+        FundReconciliation, reconciliation.pk, "status", ["open"],
+        {"status": "reviewed", "reviewed_by": actor.name, "reviewed_at": now, "review_note": (note or "")[:1000]},
+        actor.username, now,
+        extra_condition={"version": reconciliation.version, "prepared_by": {"$ne": actor.employee_id}})
+    if after is None:
+        raise approvals.Refused(_l("Someone changed this reconciliation a moment ago. Reload it and try again."))
+    return after
+
+
 approvals.register(Budget, all_roles={"Finance"})
 approvals.register(BudgetIncrease, all_roles={"Finance"})
 approvals.register(ExpenseClaim, all_roles={"Finance"}, on_submit=check_budget)
+approvals.register(ExpensePlan, all_roles={"Finance"})
