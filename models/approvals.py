@@ -34,7 +34,9 @@ CONDITIONS = choices(
     ("always", _l("Always")),
     ("amount_above", _l("Amount above the threshold")),
     ("amount_at_most", _l("Amount at most the threshold")),
+    ("over_credit_limit", _l("Customer over its credit limit")),
 )
+AMOUNT_CONDITIONS = frozenset({"amount_above", "amount_at_most"})
 STEP_STATES = choices(
     ("waiting", _l("Waiting")), ("current", _l("Current")), ("approved", _l("Approved")),
     ("rejected", _l("Rejected")), ("returned", _l("Returned")), ("skipped", _l("Skipped")),
@@ -114,7 +116,7 @@ class ApprovalRoute(PortalDocument):
                 raise field_error(f"steps.{number}.role", _l("Choose the role that approves this step."))
             if step.approver == "person" and step.person is None:
                 raise field_error(f"steps.{number}.person", _l("Choose the person who approves this step."))
-            if step.condition != "always" and step.threshold is None and not step.threshold_setting:
+            if step.condition in AMOUNT_CONDITIONS and step.threshold is None and not step.threshold_setting:
                 raise field_error(f"steps.{number}.threshold", _l("Give a threshold or the setting that holds it."))
         if self.active:
             clash = type(self).objects(document=self.document, active=True, pk__ne=self.pk).first()

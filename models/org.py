@@ -123,6 +123,7 @@ class Employee(OwnedDocument):
     agent_tier = ReferenceField("AgentTier", verbose_name=_l("Agent tier"))  # deleting a tier in use: models.agents
     region = StringField(max_length=64, verbose_name=_l("Region"))
     upline = ReferenceField("self", reverse_delete_rule=NULLIFY, verbose_name=_l("Upline"))
+    remittance_reminded_for = StringField(max_length=7)  # the month an agent was last reminded to pay in
 
     def __str__(self) -> str:
         return f"{self.name} ({self.employee_no})"

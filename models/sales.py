@@ -123,10 +123,21 @@ class SalesPlan(ApprovableDocument):
                                                 sum=f"{allocated:,.2f}", target=f"{money(self.amount_target):,.2f}"))
 
 
+class CreditChecked(ApprovableDocument):
+    """A contract or order for a customer with a credit limit: what the customer owed when it was last saved or
+    submitted, and whether this document takes them over the limit (DSC 6(2)3: then the department head approves).
+    Set by portal.sales.refresh_credit; never typed."""
+
+    meta = {"abstract": True}
+
+    over_credit_limit = BooleanField(default=False, verbose_name=_l("Over the customer's credit limit"))
+    credit_exposure = MoneyField(verbose_name=_l("Customer's open credit (CNY)"))
+
+
 # ---- contracts (SOC 3.3-3.5, DSC 3(3), FSS 3(4)) -------------------------------------------------------------
 @owned_by_unit
 @approvable(_l("Contract"))
-class Contract(Numbered, ApprovableDocument):
+class Contract(Numbered, CreditChecked):
     """A sales or outsourcing-service contract: Legal reviews it before anyone signs (SOC 3.3, DSC 3(3)2);
     signed, it goes to operations and finance (DSC 3(3)3); near its end it is up for renewal (SOC 3.5)."""
 
@@ -242,8 +253,8 @@ class Reservation(PortalEmbedded):
 
 
 @owned_by_unit
-@approvable(_l("Price below the price list"))
-class SalesOrder(Numbered, ApprovableDocument):
+@approvable(_l("Order below the price list or over the credit limit"))
+class SalesOrder(Numbered, CreditChecked):
     """One order of the ledger (BRD 4(3)1). `status` is the price approval: a line below the seller's tier price
     needs the department head before the order is confirmed (MIC 產品定價/2); `stage` is the order's progress."""
 
@@ -268,7 +279,7 @@ class SalesOrder(Numbered, ApprovableDocument):
     cost_total = MoneyField(verbose_name=_l("Cost (CNY)"))
     discount = MoneyField(verbose_name=_l("Below the price list by (CNY)"))
     region = StringField(max_length=64, verbose_name=_l("Region"))
-    status = StringField(required=True, choices=PRICE_STATUSES, default="draft", verbose_name=_l("Price approval"))
+    status = StringField(required=True, choices=PRICE_STATUSES, default="draft", verbose_name=_l("Approval"))
     stage = StringField(required=True, choices=ORDER_STAGES, default="pending_review", verbose_name=_l("Stage"))
     confirmed_at = DateTimeField(verbose_name=_l("Confirmed at"))
     paid_on = DateField(verbose_name=_l("Paid on"))
@@ -287,6 +298,11 @@ class SalesOrder(Numbered, ApprovableDocument):
     @property
     def needs_price_approval(self) -> bool:
         return any(line.below_floor for line in self.lines or [])
+
+    @property
+    def needs_approval(self) -> bool:
+        """Below the price list (MIC 產品定價/2) or over the customer's credit limit (DSC 6(2)3)."""
+        return self.needs_price_approval or bool(self.over_credit_limit)
 
     @property
     def gross_profit(self) -> Decimal | None:
@@ -340,8 +356,9 @@ class SalesOrder(Numbered, ApprovableDocument):
         return self.discount
 
     def check_submittable(self, today) -> None:
-        if not self.needs_price_approval:
-            raise field_error("lines", _l("No line is below the price list: confirm the order directly."))
+        if not self.needs_approval:
+            raise field_error("lines", _l("No line is below the price list and the customer is within the credit "
+                                          "limit: confirm the order directly."))
 
 
 SalesOrder.register_delete_rule(Shipment, "order", DENY)

@@ -116,6 +116,10 @@ def verify(remittance_id, actor: Actor, accept: bool, note: str, now: dt.datetim
          "finance_note": note[:1000]}, actor.username, now)
     if after is None:
         raise Refused(_l("This remittance was already checked."))
+    if accept:
+        from portal import receivables  # the ledger imports the balances from here
+
+        receivables.book_remittance(after, actor, now)
     return after
 
 

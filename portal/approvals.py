@@ -61,14 +61,17 @@ class Handler:
     document: type
     all_roles: frozenset[str]
     on_submit: Callable | None = None  # after the document is claimed; may raise Refused to undo the submit
+    on_approved: Callable | None = None  # after the final approval: on_approved(doc_id, now)
+    prepare: Callable | None = None  # before a submit is checked: brings derived fields up to date (prepare(doc))
 
 
 HANDLERS: dict[str, Handler] = {}
 
 
-def register(document, all_roles: Iterable[str] = (), on_submit=None) -> None:
+def register(document, all_roles: Iterable[str] = (), on_submit=None, on_approved=None, prepare=None) -> None:
     """Make a document class approvable; `all_roles` may open every request of that kind."""
-    HANDLERS[document.__name__] = Handler(document, frozenset(all_roles) | ALL_SEEING, on_submit)
+    HANDLERS[document.__name__] = Handler(document, frozenset(all_roles) | ALL_SEEING, on_submit, on_approved,
+                                          prepare)
 
 
 def step_title(label: str | None, kind: str | None, role: str | None) -> str:
@@ -92,9 +95,11 @@ def unit_chain(unit_id) -> list[dict]:
     return [own, *(above[a] for a in reversed(own.get("ancestors") or []) if a in above)]
 
 
-def _applies(step, amount) -> bool:
+def _applies(step, amount, doc=None) -> bool:
     if step.condition == "always":
         return True
+    if step.condition == "over_credit_limit":  # the document says whether its customer is over the limit
+        return bool(getattr(doc, "over_credit_limit", False))
     threshold = settings.get(step.threshold_setting) if step.threshold_setting else step.threshold
     value = money(amount or 0)
     return value > money(threshold) if step.condition == "amount_above" else value <= money(threshold)
@@ -131,7 +136,7 @@ def resolve_steps(route: ApprovalRoute, doc, requester_id, submitter_id=None) ->
     amount = doc.approval_amount()
     steps, assigned = [], []
     for rs in route.steps:
-        if not _applies(rs, amount):
+        if not _applies(rs, amount, doc):
             continue
         base = {"label": rs.label or "", "kind": rs.approver, "role": rs.role, "time_limit_hours": rs.time_limit_hours,
                 "state": "waiting"}
@@ -201,6 +206,8 @@ def submit(doc, actor: Actor, now: dt.datetime | None = None) -> ObjectId:
     if doc.status not in EDITABLE_STATUSES:
         raise Refused(_l("Only a draft or a document returned for revision can be submitted."))
     try:
+        if handler.prepare is not None:
+            handler.prepare(doc)
         doc.validate()
         doc.check_submittable(settings.local_today(now))
     except ValidationError as exc:
@@ -449,7 +456,9 @@ def _enter(steps: list[dict], index: int, now) -> dict:
 def _close_document(raw: dict, action: str, now) -> None:
     handler = HANDLERS[raw["document"]]
     extra = {"decided_at": now} if action in ("approve", "reject") else {}
-    transition(handler.document, raw["doc_id"], action, now, extra)
+    if transition(handler.document, raw["doc_id"], action, now, extra) and action == "approve" \
+            and handler.on_approved is not None:
+        handler.on_approved(raw["doc_id"], now)
 
 
 def _own_pending(request_id, actor: Actor, not_yours) -> dict:

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 
-from models.common import choice_label, from_fen, utcnow
+from models.common import choice_label, from_fen, money, utcnow
 from models.org import Employee
 from models.sales import (
     CONTRACT_STATUSES,
@@ -29,8 +29,32 @@ CONTRACT_PATH = "/contracts/show/{id}"
 REPORT_DUE_AHEAD = dt.timedelta(days=7)
 
 approvals.register(SalesPlan)
-approvals.register(Contract, all_roles={"Legal"})
-approvals.register(SalesOrder)
+def refresh_credit(doc) -> None:
+    """Whether this contract or order takes its customer over the credit limit (DSC 6(2)3): what the customer owes
+    now plus this document's amount (an order that is already counted is not counted twice)."""
+    from portal import receivables
+
+    if doc.customer is None:
+        return
+    is_order = isinstance(doc, SalesOrder)
+    if is_order and doc.editable:
+        doc.price_lines()  # the total as it will be saved
+    check = receivables.credit_check(doc.customer.pk, doc.total if is_order else doc.amount,
+                                     exclude_order=doc.pk if is_order else None)
+    doc.over_credit_limit = bool(check and check["over"])
+    doc.credit_exposure = check["exposure"] if check else None
+
+
+def _persist_credit(doc) -> None:
+    """Before a submit: the check as of now, stored so that the route sees it."""
+    refresh_credit(doc)
+    type(doc)._get_collection().update_one({"_id": doc.pk}, {"$set": {
+        "over_credit_limit": doc.over_credit_limit,
+        "credit_exposure": None if doc.credit_exposure is None else int(doc.credit_exposure * 100)}})
+
+
+approvals.register(Contract, all_roles={"Legal"}, prepare=_persist_credit)
+approvals.register(SalesOrder, prepare=_persist_credit)
 
 
 
@@ -162,13 +186,21 @@ def confirm(order_id, actor: Actor, now: dt.datetime | None = None) -> dict:
         raise Refused(_l("Only an order pending review can be confirmed."))
     current = SalesOrder._from_son(dict(raw))
     current.price_lines()  # today's price list, not the one of when the order was typed
+    refresh_credit(current)  # and what the customer owes today
     below = [line for line in current.lines if line.below_floor]
     status = raw.get("status")
     if status == "pending":
-        raise Refused(_l("The price is waiting for the department head's approval."))
+        raise Refused(_l("The order is waiting for the department head's approval."))
     if below and status != "approved":
         raise Refused(_l("%(n)s line(s) are below the price list: submit the order for the department head's "
                          "approval before confirming it.", n=len(below)))
+    if current.over_credit_limit and status == "approved" and not raw.get("over_credit_limit"):
+        raise Refused(_l("The price was approved, but the customer is now over the credit limit, which the department "
+                         "head did not see: edit the order and submit it again (DSC 6(2)3)."))
+    if current.over_credit_limit and status != "approved":
+        raise Refused(_l("The customer would owe %(owed)s, over the credit limit: submit the order for the "
+                         "department head's approval before confirming it (DSC 6(2)3).",
+                         owed=f"{money(current.credit_exposure) + money(current.total):,.2f}"))
     if status == "rejected":
         raise Refused(_l("The price approval was refused: this order cannot be confirmed."))
     taken = products.reserve(raw.get("lines") or [], raw.get("warehouse"))

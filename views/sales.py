@@ -17,6 +17,7 @@ from models.sales import (
     CONTRACT_STATUSES,
     LIVE_CONTRACT,
     ORDER_STAGES,
+    SOLD_STAGES,
     ClientProgressReport,
     Contract,
     SalesOrder,
@@ -53,6 +54,17 @@ def _date_arg(name: str) -> dt.date | None:
 def _rows(view: str, raws, *cells) -> list[dict]:
     """Rows of a related panel: the first cell links to the record."""
     return [{"link": url_for(f"{view}.show", pk=raw["_id"]), "cells": [cell(raw) for cell in cells]} for raw in raws]
+
+
+def _credit_banners(item, amount) -> list[dict]:
+    """A contract or order that takes its customer over the credit limit says so (DSC 6(2)3)."""
+    if not item.over_credit_limit:
+        return []
+    limit = getattr(item.customer, "credit_limit", None)
+    return [{"style": "success" if item.status == "approved" else "warning", "text": gettext(
+        "The customer already owes ¥%(owed)s; with this ¥%(amount)s they go over their credit limit of ¥%(limit)s: "
+        "the department head approves first (DSC 6(2)3).", owed=f"{money(item.credit_exposure):,.2f}",
+        amount=f"{money(amount):,.2f}", limit=f"{money(limit):,.2f}" if limit is not None else "-")}]
 
 
 def _yuan(fen) -> str:
@@ -161,9 +173,14 @@ class ContractView(ApprovableView):
         if customer is not None:
             form.customer.data = customer
 
+    def pre_add(self, item):
+        super().pre_add(item)
+        sales.refresh_credit(item)
+
     def pre_update(self, item):
         self.check_actor(item)
         super().pre_update(item)
+        sales.refresh_credit(item)
 
     def pre_delete(self, item):
         self.check_actor(item)
@@ -177,6 +194,8 @@ class ContractView(ApprovableView):
         if item.status in LIVE_CONTRACT and item.end and item.end <= today + dt.timedelta(days=window):
             banners.append({"style": "warning", "text": gettext("Ends on %(date)s: negotiate the renewal with the "
                                                                 "client (SOC 3.5).", date=f"{item.end:%Y-%m-%d}")})
+        if item.status not in LIVE_CONTRACT | {"completed", "terminated"}:
+            banners += _credit_banners(item, item.amount)
         context["banners"] = banners
         context["links"] = [self.link("SalesOrderView.add", "SalesOrder", _l("New order under this contract"),
                                       "fa-shopping-cart", item.status in LIVE_CONTRACT, contract=item.pk),
@@ -352,10 +371,15 @@ class SalesOrderView(ApprovableView):
         if customer is not None:
             form.customer.data = customer
 
+    def pre_add(self, item):
+        super().pre_add(item)
+        sales.refresh_credit(item)
+
     def pre_update(self, item):
         sales.check_order_edit(item)
         self.check_actor(item)
         super().pre_update(item)
+        sales.refresh_credit(item)
 
     def pre_delete(self, item):
         if item.stage != "pending_review" or item.status == "pending":
@@ -364,8 +388,8 @@ class SalesOrderView(ApprovableView):
 
     def show_context(self, item) -> dict:
         context = super().show_context(item)
-        context["can_submit"] = context["can_submit"] and item.needs_price_approval
-        banners = []
+        context["can_submit"] = context["can_submit"] and item.needs_approval
+        banners = _credit_banners(item, item.total) if item.stage == "pending_review" else []
         if item.needs_price_approval and item.stage == "pending_review":
             banners.append({"style": "warning" if item.status != "approved" else "success", "text": gettext(
                 "%(n)s line(s) are below the price list by ¥%(amount)s in all: the department head approves "
@@ -403,7 +427,10 @@ class SalesOrderView(ApprovableView):
                                       item.stage in ("confirmed", "in_production"), order=item.pk),
                              self.link("AfterSalesTicketView.add", "AfterSalesTicket", _l("Log an after-sales problem"),
                                        "fa-wrench", item.stage in ("shipped", "delivered", "closed"),
-                                       customer=item.customer.pk if item.customer else "", order=item.pk)]
+                                       customer=item.customer.pk if item.customer else "", order=item.pk),
+                             self.link("ReceivableView.add", "Receivable", _l("Raise a receivable"),
+                                       "fa-hourglass-half", item.stage in SOLD_STAGES and item.paid_on is None,
+                                       order=item.pk)]
         return context
 
     @expose("/confirm/<pk>", methods=["POST"])
