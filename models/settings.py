@@ -1,11 +1,14 @@
 """Settings an Admin changes in the portal without a deployment (thresholds, time limits, windows)."""
 
+import datetime as dt
+
 from flask_babel import lazy_gettext as _l
 from mongoengine import StringField
 
 from models.common import PortalDocument, field_error, money
 
-SETTING_KINDS = (("money", _l("Amount (CNY)")), ("int", _l("Whole number")))
+SETTING_KINDS = (("money", _l("Amount (CNY)")), ("int", _l("Whole number")),
+                 ("time", _l("Time of day (24-hour clock)")))
 # key -> (kind, default, clauses, what it means)
 DEFAULTS: dict[str, tuple[str, str, str, object]] = {
     "major_expense_threshold": ("money", "5000.00", "BRD 8(2)2",
@@ -20,10 +23,23 @@ DEFAULTS: dict[str, tuple[str, str, str, object]] = {
     "major_contract_threshold": ("money", "500000.00", "DSC 6(4)3",
                                  _l("Major contract: contracts above this amount also get a compliance review")),
     "contract_renewal_days": ("int", "30", "SOC 3.5", _l("Days before a contract ends when it is up for renewal")),
+    "weak_credit_prepayment_percent": ("int", "30", "DSC 6(2)3",
+                                       _l("Weak credit (rating B or C): the prepayment, in percent, that stands in "
+                                          "for a guarantee")),
     "after_sales_days": ("int", "7", "MIC 售后服務管理/售后問題處理流程/3",
                          _l("Days within which an after-sales problem gets its outcome")),
+    "receivable_escalation_days": ("int", "30", "FSS 3(7)3",
+                                   _l("Days past due after which an unpaid receivable is escalated to the superior")),
     "slow_moving_days": ("int", "90", "MIC 產品管理/產品庫存管理/3",
                          _l("Days without a shipment after which stock is slow-moving")),
+    "work_start": ("time", "09:00", "FSS 4(1)1", _l("Start of the working day: a later check-in is late")),
+    "work_end": ("time", "18:00", "FSS 4(1)1", _l("End of the working day: an earlier check-out is leaving early")),
+    "attendance_grace_minutes": ("int", "5", "FSS 4(1)1",
+                                 _l("Minutes after the start of the working day that a check-in is still on time")),
+    "agreement_expiry_days": ("int", "60", "BRD 9(2)1",
+                              _l("Days before a confidentiality agreement expires when HR and the employee are told")),
+    "ip_expiry_days": ("int", "90", "SOC 8.2",
+                       _l("Days before an intellectual property right expires when its keepers are told")),
 }
 MONEY_SETTINGS = tuple((key, label) for key, (kind, _v, _c, label) in DEFAULTS.items() if kind == "money")
 
@@ -42,6 +58,9 @@ class Setting(PortalDocument):
         return self.key
 
     def clean(self) -> None:
+        if self.kind == "time":
+            self.value = clock_text(self.value, "value")
+            return
         try:
             parsed = money(self.value) if self.kind == "money" else int(str(self.value).strip())
         except ValueError:
@@ -51,4 +70,18 @@ class Setting(PortalDocument):
         self.value = str(parsed)
 
     def typed(self):
+        if self.kind == "time":
+            return dt.time.fromisoformat(self.value)
         return money(self.value) if self.kind == "money" else int(self.value)
+
+
+def clock_text(value, field: str) -> str | None:
+    """A time of day typed as 9:05 or 09:05, as "09:05"; None when blank; otherwise an error next to `field`."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    hours, _, minutes = text.partition(":")
+    if not (hours.isascii() and hours.isdigit() and minutes.isascii() and minutes.isdigit() and len(hours) <= 2
+            and len(minutes) == 2 and int(hours) < 24 and int(minutes) < 60):
+        raise field_error(field, _l("Write the time as 09:05 (24-hour clock)."))
+    return f"{int(hours):02d}:{int(minutes):02d}"

@@ -51,7 +51,19 @@ MESSAGES = {
     "stock_low": _l("Stock below its reorder level: %(title)s"),
     "stock_high": _l("Stock above its maximum level: %(title)s"),
     "stock_slow": _l("Slow-moving stock needs a disposal decision: %(title)s"),
+    "receivable_overdue": _l("Receivable %(title)s was due on %(date)s and is not paid: please chase it"),
+    "receivable_escalated": _l("Receivable %(title)s, due on %(date)s, is still unpaid: escalated to you"),
+    "written_off": _l("Receivable %(title)s is written off as a bad debt"),
+    "unremitted": _l("%(title)s has %(amount)s of confirmed sales not yet paid in to the company"),
     "ticket_overdue": _l("After-sales ticket %(title)s is past its deadline (%(date)s)"),
+    "violation_decided": _l("A disciplinary decision concerns you (%(title)s): please read and acknowledge it"),
+    "violation_overdue": _l("The correction deadline of warning %(title)s passed on %(date)s"),
+    "correction_reported": _l("A correction of warning %(title)s is reported: please confirm it"),
+    "agreement_expiring": _l("The confidentiality agreement of %(title)s expires on %(date)s: renew it"),
+    "ip_expiring": _l("%(title)s expires on %(date)s: renew it or decide to let it lapse"),
+    "risk_breach": _l("Warning indicator breached on risk %(title)s: %(text)s"),
+    "risk_review_due": _l("Risk %(title)s was due for review on %(date)s"),
+    "finding_overdue": _l("Audit finding %(title)s: the corrective action was due on %(date)s"),
 }
 MAX_ATTEMPTS = 5
 

@@ -65,6 +65,13 @@ class PortalSecurityManager(SecurityManager):
             api = next(v for v in self.appbuilder.baseviews if type(v).__name__ == "SecurityApi")
             self.limiter.limit(self.auth_rate_limit, methods=["POST"])(api.blueprint)
 
+    def add_permission_role(self, role, perm_view):
+        """FAB's, without loading the role's whole permission list for every permission it adds: at start-up
+        that made registering the views quadratic in the number of permissions (tens of seconds)."""
+        if perm_view is None:
+            return
+        self.role_model._get_collection().update_one({"_id": role.pk}, {"$addToSet": {"permissions": perm_view.pk}})
+
     # ---- users and sessions (F1, F9) ---------------------------------------------------------
     def get_user_by_id(self, pk):
         try:
@@ -323,6 +330,20 @@ ROLE_TABLE: dict[str, dict[str, tuple[str, ...]]] = {
     "BudgetIncrease": {**everyone(*FULL, "can_submit"), "Auditor": READ},
     "ExpenseClaim": {**everyone(*FULL, "can_submit", "can_receipt"),
                      "Finance": (*FULL, "can_submit", "can_receipt", "can_pay"), "Auditor": (*READ, "can_receipt")},
+    # Expense standards (MIC 費用管理/1, SOC 6.4): Finance keeps them, everyone reads. Expense plans (FSS 7(1)2):
+    # salespeople keep their own, clerks and heads their units'; Finance and Auditor read (the view keeps their
+    # Employee role to their own plans). Fund reconciliations (DSC 5(4)2): Finance keeps and reviews, Auditor reads.
+    "ExpenseStandard": {**everyone(*READ), "Finance": FULL},
+    "ExpensePlan": {"Clerk": (*FULL, "can_submit"), "DeptHead": (*FULL, "can_submit"),
+                    "Employee": (*FULL, "can_submit"), "Finance": READ, "Auditor": READ},
+    "FundReconciliation": {"Finance": (*FULL, "can_review", "can_statement"), "Auditor": (*READ, "can_statement")},
+    # Receivables and income (DOMAIN 3.6): Finance keeps both ledgers; the units raise and chase their customers'
+    # receivables; salespeople chase their own; a write-off goes to the head, then Finance.
+    "Receivable": {"Clerk": (*WRITE, "can_submit", "can_collect", "can_aging"),
+                   "DeptHead": (*WRITE, "can_submit", "can_collect", "can_aging"),
+                   "Employee": (*READ, "can_submit", "can_collect", "can_aging"),
+                   "Finance": (*FULL, "can_submit", "can_collect", "can_aging"), "Auditor": (*READ, "can_aging")},
+    "IncomeRecord": {"Clerk": READ, "DeptHead": READ, "Finance": (*WRITE, "can_void"), "Auditor": READ},
     # Market expansion (DOMAIN 3.1): the units' clerks and heads keep research, plans and campaigns; agents see
     # the campaigns they carry out and report on them.
     "MarketResearch": {"Clerk": (*FULL, "can_submit", "can_report"), "DeptHead": (*FULL, "can_submit", "can_report"),
@@ -386,6 +407,36 @@ ROLE_TABLE: dict[str, dict[str, tuple[str, ...]]] = {
     "MyProfitShares": {"Employee": ("menu_access",)},
     # Conduct (DOMAIN 3.8): leave is self-service; HR sees all of it.
     "LeaveRequest": {**everyone(*FULL, "can_submit"), "Auditor": READ},
+    # Attendance: clerks and heads keep their unit's days, HR all; everyone reads their own and the month's summary.
+    "AttendanceRecord": {"Clerk": (*FULL, "can_summary"), "DeptHead": (*FULL, "can_summary"),
+                         "HR": (*FULL, "can_summary"), "Employee": (*READ, "can_summary"),
+                         "Auditor": (*READ, "can_summary")},
+    "AttendanceSummary": {role: ("menu_access",) for role in ("Clerk", "DeptHead", "HR", "Employee", "Auditor")},
+    # Disciplinary records are seen only by HR, the heads above the person, Auditor and the person (no list for a
+    # Clerk, Finance or Legal: their own records are under "My disciplinary records").
+    "Violation": {"HR": (*FULL, "can_decide", "can_confirm", "can_evidence"),
+                  "DeptHead": (*READ, "can_confirm", "can_evidence"), "Auditor": (*READ, "can_evidence"),
+                  "Employee": ("can_show", "can_mine", "can_evidence", "can_acknowledge", "can_report")},
+    "MyViolations": {"Employee": ("menu_access",)},
+    "GiftDeclaration": {"Employee": WRITE, "DeptHead": READ, "HR": FULL, "Auditor": READ},
+    # Information and confidentiality (DOMAIN 3.10): HR keeps the agreements, each employee reads their own; Legal
+    # keeps the IP register, staff roles read it.
+    "ConfidentialityAgreement": {"HR": (*FULL, "can_file"), "Employee": (*READ, "can_file"),
+                                 "Auditor": (*READ, "can_file")},
+    "IntellectualProperty": {"Legal": FULL, "Clerk": READ, "DeptHead": READ, "HR": READ, "Finance": READ,
+                             "Auditor": READ},
+    # Risk, audit and compliance (DOMAIN 3.9): units keep their risks, salespeople record their own; Finance keeps
+    # credit assessments, the units record them for their customers; internal audit raises and verifies findings,
+    # the responsible side reports the correction; Legal keeps compliance reviews, the contract's unit reads them.
+    "Risk": {"Clerk": (*FULL, "can_matrix"), "DeptHead": (*FULL, "can_matrix"), "Employee": (*WRITE, "can_matrix"),
+             "Legal": (*READ, "can_matrix"), "Finance": (*READ, "can_matrix"), "Auditor": (*READ, "can_matrix")},
+    "RiskMatrix": {role: ("menu_access",) for role in ("Clerk", "DeptHead", "Employee", "Legal", "Finance",
+                                                      "Auditor")},
+    # the limit gates the units' own sales (DSC 6(2)3): only Finance sets it, the units read it
+    "CreditAssessment": {"Clerk": READ, "DeptHead": READ, "Finance": FULL, "Auditor": READ},
+    "AuditFinding": {"Clerk": (*READ, "can_start", "can_report"), "DeptHead": (*READ, "can_start", "can_report"),
+                     "Employee": (*READ, "can_start", "can_report"), "Auditor": (*WRITE, "can_verify", "can_reopen")},
+    "ComplianceReview": {"Clerk": READ, "DeptHead": READ, "Legal": FULL, "Auditor": READ},
     # Audit trail (DOMAIN 7): Auditor reads it; nobody edits it.
     "AuditEntry": {"Auditor": READ},
     # Regulation registry: everyone reads; Admin edits and attaches the full texts.

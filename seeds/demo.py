@@ -86,8 +86,87 @@ def load(app, staff_per_department: int = 3) -> dict[str, int]:
     _requests(employees)
     _customers(employees, units)
     _sales(employees, units)
+    _receivables(employees)
+    _expenses(employees, units)
+    _risk(employees, units)
+    _conduct(employees, units)
+    _confidentiality(employees, units)
     return {"org units": OrgUnit.objects.count(), "employees": Employee.objects.count(),
             "users": PortalUser.objects.count(), "budget lines": Budget.objects.count()}
+
+
+def _conduct(employees, units) -> None:
+    """The sales department's last six working days (a late arrival, an early leave, an absence, an approved leave),
+    violations (a warning `sales_rep` has to acknowledge, an agent's fine, one still to decide) and gifts."""
+    from decimal import Decimal
+
+    from models.common import utcnow
+    from models.conduct import AttendanceRecord, GiftDeclaration, LeaveRequest, Violation
+    from portal.settings import local_today
+
+    if Violation.objects.first() is not None:
+        return
+    today = local_today()
+    days = [d for d in (today - dt.timedelta(days=n) for n in range(1, 12)) if d.weekday() < 5][:6]
+    rep, clerk, head, agent = (employees[k] for k in ("sales_rep", "sales_clerk", "sales_head", "agent"))
+    LeaveRequest(employee=clerk, kind="personal", start=days[2], end=days[1], reason="办理房产过户手续",
+                 handover="张伟", status="approved", decided_at=utcnow()).save()
+    times = {rep: (("08:52", "18:10"), ("09:17", "18:05"), ("08:58", "17:20"), ("08:49", "18:30"), ("08:55", "18:02"),
+                   (None, None)),
+             clerk: (("08:45", "18:00"), (None, None), (None, None), ("08:50", "18:15"), ("08:57", "18:01"),
+                     ("08:40", "18:20")),
+             head: (("08:30", "19:10"), ("08:35", "19:00"), ("08:40", "18:45"), ("08:30", "20:05"), ("09:02", "18:30"),
+                    ("08:33", "18:40"))}
+    for person, checks in times.items():
+        for day, (check_in, check_out) in zip(days, checks, strict=True):
+            AttendanceRecord(employee=person, date=day, check_in=check_in, check_out=check_out,
+                             note="未打卡，未请假" if not check_in and person == rep else None).save()
+    decided = {"status": "decided", "decided_by": "赵敏", "decided_at": utcnow()}
+    Violation(person=rep, occurred_on=days[3], category="duty", measure="warning",
+              description="连续两周未在系统中登记客户拜访记录，影响团队跟进客户。",
+              correction_deadline=today + dt.timedelta(days=14), **decided).save()
+    Violation(person=agent, occurred_on=today - dt.timedelta(days=20), category="harm", measure="fine",
+              description="在朋友圈发布未经审核、夸大产品功效的宣传内容，损害品牌形象。", fine_amount=Decimal("500.00"),
+              **{**decided, "status": "acknowledged"}, acknowledged_at=utcnow()).save()
+    service = Employee.objects(owner_unit=units["BR-CS"], pk__ne=employees["service_head"].pk,
+                               employee_no__ne=employees["service_clerk"].employee_no).first()
+    if service is not None:
+        Violation(person=service, occurred_on=days[0], category="law", measure="warning",
+                  description="将客户联系方式发给外部人员，违反公司保密规定。",
+                  correction_deadline=today + dt.timedelta(days=30)).save()
+    for person, giver, item, value, day, handling, handed_to in (
+            (rep, "杭州瑞丰贸易有限公司采购部", "中秋月饼礼盒两盒", "368.00", days[4], "handed_in", "人力资源部 赵敏"),
+            (head, "宁波海源滤材有限公司", "购物卡", "1000.00", days[2], "refused", None),
+            (agent, "上海新源科技有限公司", "微信红包", "200.00", today - dt.timedelta(days=12), "returned", None)):
+        GiftDeclaration(employee=person, giver=giver, item=item, value=Decimal(value), offered_on=day,
+                        handling=handling, handed_to=handed_to).save()
+
+
+def _confidentiality(employees, units) -> None:
+    """Confidentiality agreements (the one of `sales_clerk` expires within the reminder window) and the register of
+    a trademark that expires soon, a utility patent and a software copyright."""
+    from models.confidentiality import ConfidentialityAgreement, IntellectualProperty, months_later
+    from portal.settings import local_today
+
+    if ConfidentialityAgreement.objects.first() is not None:
+        return
+    today = local_today()
+    scope = "客户资料、销售策略、价格体系、合同及财务信息"
+    penalty = "违约方按上年度收入的 30% 支付违约金，并赔偿公司因此遭受的全部损失"
+    for username, signed_on, months in (("sales_rep", months_later(today, -20), 36),
+                                        ("sales_clerk", months_later(today + dt.timedelta(days=31), -24), 24),
+                                        ("hr", months_later(today, -30), 60), ("agent", months_later(today, -4), 12)):
+        ConfidentialityAgreement(employee=employees[username], signed_on=signed_on, term_months=months, scope=scope,
+                                 penalty_clause=penalty).save()
+    expires = today + dt.timedelta(days=45)
+    for kind, title, number, filed_on, expires_on, who in (
+            ("trademark", "华信 HUAXIN（第 11 类）", "第 12345678 号", months_later(expires, -120), expires, "legal"),
+            ("patent", "一种净水器滤芯快拆结构", "ZL 2021 2 0123456.7", dt.date(2021, 3, 1), dt.date(2031, 2, 28),
+             "branch_head"),
+            ("copyright", "华信门店管理系统 V1.0", "2023SR0456789", dt.date(2023, 5, 10), dt.date(2073, 12, 31),
+             "admin")):
+        IntellectualProperty(kind=kind, title=title, number=number, owner="华信商贸有限公司", filed_on=filed_on,
+                             status="granted", expires_on=expires_on, responsible=employees[who]).save()
 
 
 def _tiers() -> None:
@@ -214,6 +293,109 @@ def _requests(employees) -> None:
         leave = LeaveRequest(employee=clerk, kind="annual", start=start, end=start + dt.timedelta(days=1),
                              reason="家庭事务", handover="客服部同事").save()
         approvals.submit(leave, approvals.Actor(clerk.pk, clerk.name, "service_clerk", frozenset({"Clerk"})))
+
+
+# expense standards: category, cap applies per, cap (CNY), staff grade, agent tier level, note
+STANDARDS = (
+    ("travel", "item", "1000.00", None, None, "单张交通、住宿票据"),
+    ("travel", "day", "1200.00", None, None, "每人每天合计"),
+    ("travel", "day", "1800.00", "M2", None, "经理级每人每天合计"),
+    ("entertainment", "item", "800.00", None, None, "每次业务招待"),
+    ("entertainment", "item", "2000.00", "M2", None, "经理级每次业务招待"),
+    ("communication", "trip", "300.00", None, None, "每次报销的通讯费"),
+    ("logistics", "item", "500.00", None, 2, "二级代理每票物流费"),
+)
+# demo accounts acting in the expense demo, with the role they act in
+EXPENSE_ACTORS = {"sales_rep": "Employee", "sales_head": "DeptHead", "finance": "Finance"}
+
+
+def _expenses(employees, units) -> None:
+    """Expense standards; an approved expense plan of `sales_rep` with a paid claim under it and a pending one whose
+    dinner is above its standard, with the reason; a reviewed bank reconciliation and a cash count with an
+    explained difference waiting for Finance's review."""
+    from decimal import Decimal
+
+    from models.agents import AgentTier
+    from models.finance import ExpenseClaim, ExpenseStandard, PlanLine
+    from portal import approvals, finance
+
+    if ExpenseStandard.objects.first():
+        return
+    for title, username in (("销售经理", "sales_head"), ("销售代表", "sales_rep")):
+        if employees[username].position is None:
+            employees[username].position = Position.objects(name=title, owner_unit=units["BR-SALES"]).first()
+            employees[username].save()
+    for category, per, cap, grade, level, note in STANDARDS:
+        ExpenseStandard(category=category, per=per, cap=Decimal(cap), grade=grade, note=note,
+                        agent_tier=AgentTier.objects(level=level).first() if level else None).save()
+    actors = {name: approvals.Actor(employees[name].pk, employees[name].name, name, frozenset({"Employee", role}))
+              for name, role in EXPENSE_ACTORS.items()}
+    rep, today = employees["sales_rep"], _today()
+    plan = _expense_plan(rep, today, [
+        PlanLine(category="travel", amount=Decimal(2000), planned_on=today.replace(day=5), purpose="客户拜访"),
+        PlanLine(category="entertainment", amount=Decimal(3000), planned_on=today.replace(day=10),
+                 purpose="瑞丰年度合作洽谈招待"),
+        PlanLine(category="communication", amount=Decimal(300), planned_on=today.replace(day=1), purpose="本月通讯费")])
+    approvals.decide(approvals.submit(plan, actors["sales_rep"]), actors["sales_head"], "approve", "同意")
+    plan.reload()  # approved by the engine
+    travel = _expense_claim(rep, "宁波新客户拜访差旅", "travel", plan, (
+        ("宁波", "高铁往返", "286.00", "24330101", None), ("宁波", "住宿一晚", "450.00", "24330102", None)))
+    request_id = approvals.submit(travel, actors["sales_rep"])
+    for approver in ("sales_head", "finance"):
+        approvals.decide(request_id, actors[approver], "approve")
+    finance.pay(ExpenseClaim.objects(pk=travel.pk).first(), actors["finance"])
+    dinner = _expense_claim(rep, "瑞丰年度合作洽谈招待", "entertainment", plan, (
+        ("杭州", "客户招待晚宴", "1260.00", "24330201", "瑞丰总经理一行六人来访，洽谈年度合同续签"),
+        ("杭州", "会谈茶歇", "180.00", "24330202", None)))
+    approvals.submit(dinner, actors["sales_rep"])
+    _reconciliations(employees, units, actors["finance"])
+
+
+def _today():
+    from portal.settings import local_today
+
+    return local_today()
+
+
+def _expense_plan(rep, today, lines):
+    from models.finance import ExpensePlan
+
+    return ExpensePlan(salesperson=rep, period_kind="month", period=f"{today:%Y-%m}", lines=lines,
+                       note="本月重点：瑞丰续签、宁波新客户").save()
+
+
+def _expense_claim(rep, title, category, plan, items):
+    """A claim of yesterday's receipts (today's on the first of a month) on the unit's line of `category`."""
+    from decimal import Decimal
+
+    from models.finance import ExpenseClaim, ExpenseItem
+
+    today = _today()
+    day = max(today - dt.timedelta(days=1), today.replace(day=1))
+    line = Budget.objects(year=today.year, owner_unit=rep.owner_unit, category=category).first()
+    return ExpenseClaim(claimant=rep, title=title, budget=line, plan=plan, items=[
+        ExpenseItem(date=day, place=place, purpose=purpose, amount=Decimal(amount), invoice_no=invoice,
+                    excess_reason=reason) for place, purpose, amount, invoice, reason in items]).save()
+
+
+def _reconciliations(employees, units, reviewer) -> None:
+    """Last month's bank reconciliation, reviewed; today's cash count, short by ¥120 and explained, still open."""
+    from decimal import Decimal
+
+    from models.finance import FundReconciliation
+    from portal import finance
+
+    today, office = _today(), units["BR-FIN"]
+    preparer = Employee.objects(owner_unit=office, pk__ne=employees["finance"].pk).first() or employees["finance"]
+    bank = FundReconciliation(account_kind="bank", account="工商银行杭州分行 基本户 尾号 6621",
+                              reconciled_on=today.replace(day=1) - dt.timedelta(days=1),
+                              book_balance=Decimal("1286540.32"), actual_balance=Decimal("1286540.32"),
+                              prepared_by=preparer, owner_unit=office).save()
+    if preparer.pk != reviewer.employee_id:
+        finance.review_reconciliation(bank, reviewer, "与银行对账单一致")
+    FundReconciliation(account_kind="cash", account="库存现金（财务结算部保险柜）", reconciled_on=today,
+                       book_balance=Decimal("8650.00"), actual_balance=Decimal("8530.00"), prepared_by=preparer,
+                       owner_unit=office, explanation="员工借支备用金 120 元未及时入账，借条已附，次日补记").save()
 
 
 def _customers(employees, units) -> None:
@@ -427,3 +609,128 @@ def _sales(employees, units) -> None:
     WorkReport(salesperson=rep, period_kind="month", period=f"{last_month:%Y-%m}", customers_developed=2,
                negotiations=3, contracts_signed=1, receivables=Decimal(18000), summary="重点跟进瑞丰年度合同执行",
                lessons="样品寄送要提前").save()
+
+
+def _receivables(employees) -> None:
+    """Receivables in every aging state (the order on its way, a contract instalment 45 days late with a receipt and
+    a call, a debt past 180 days ready for a write-off request, one settled), and the verified remittances in the
+    income ledger."""
+    from decimal import Decimal
+
+    from models.agents import Remittance
+    from models.customers import Customer
+    from models.receivables import CollectionAction, IncomeRecord, Receivable
+    from models.sales import Contract, SalesOrder
+    from portal import receivables
+    from portal.settings import local_today
+
+    if Receivable.objects.first() is not None:
+        return
+    today = local_today()
+    rep, finance = employees["sales_rep"], employees["finance"]
+    ruifeng = Customer.objects(name="杭州瑞丰贸易有限公司").first()
+    xinyuan = Customer.objects(name="上海新源科技有限公司").first()
+    signed = Contract.objects(customer=ruifeng, status__in=["signed", "executing"]).first()
+    on_its_way = SalesOrder.objects(stage="shipped").first()
+    closed = SalesOrder.objects(stage="closed", customer=ruifeng).order_by("-ordered_on").first()
+
+    def receipt(owed, amount, days_ago, reference):
+        record = IncomeRecord(source="order" if owed.order else "contract", receivable=owed, amount=Decimal(amount),
+                              received_on=today - dt.timedelta(days=days_ago), account="公司基本户",
+                              reference=reference, recorded_by=finance)
+        record.validate()
+        receivables.apply_receipt(record)
+        record.save()
+
+    Receivable(customer=ruifeng, order=on_its_way, owner=rep, amount=on_its_way.total,
+               due_date=today + dt.timedelta(days=24), terms="货到 30 天付款").save()
+    late = Receivable(customer=ruifeng, contract=signed, owner=rep, amount=Decimal(36000),
+                      due_date=today - dt.timedelta(days=45), terms="年度合同第三期款", actions=[
+                          CollectionAction(date=today - dt.timedelta(days=20), method="phone",
+                                           result="对方财务称月底前安排付款", by=rep.name)]).save()
+    receipt(late, "10000.00", 15, "ICBC-2026-1107")
+    Receivable(customer=xinyuan, owner=rep, amount=Decimal(12000), due_date=today - dt.timedelta(days=200),
+               terms="样机款", write_off_reason="客户已注销，经律师函及诉讼确认无可执行财产", actions=[
+                   CollectionAction(date=today - dt.timedelta(days=150), method="letter", result="催款函已签收，未回复",
+                                    by=rep.name),
+                   CollectionAction(date=today - dt.timedelta(days=60), method="legal", result="法院终结执行程序",
+                                    by=rep.name)]).save()
+    if closed is not None:
+        paid = Receivable(customer=ruifeng, order=closed, contract=closed.contract, owner=rep, amount=closed.total,
+                          due_date=closed.ordered_on + dt.timedelta(days=30)).save()
+        receipt(paid, f"{paid.amount:.2f}", 20, "ICBC-2026-1029")
+    for remitted in Remittance.objects(state="verified"):
+        IncomeRecord(source="remittance", remittance=remitted, amount=remitted.amount, received_on=remitted.remitted_on,
+                     account=remitted.account or "公司基本户", reference=remitted.reference, recorded_by=finance).save()
+
+
+# title, category, likelihood, impact, response, owner, days to the next review (negative: overdue), status
+RISKS = (
+    ("单一大客户依赖度过高", "credit", 5, 4, "reduce", "sales_head", -10, "open"),
+    ("华东市场价格战导致毛利下滑", "market", 4, 4, "reduce", "sales_head", 60, "open"),
+    ("大客户应收账款逾期", "credit", 3, 5, "reduce", "finance", 30, "monitoring"),
+    ("代理商违规宣传与跨区销售", "legal", 3, 4, "reduce", "branch_head", 45, "open"),
+    ("原材料涨价推高采购成本", "market", 4, 3, "transfer", "finance", 90, "monitoring"),
+    ("客户信息泄露", "operational", 2, 5, "reduce", "branch_head", 60, "open"),
+    ("主要物流商交货延迟", "operational", 3, 3, "transfer", "service_head", 30, "open"),
+    ("合同条款审查不严引发纠纷", "contract", 2, 4, "reduce", "legal", 90, "open"),
+    ("广告用语不符合广告法", "legal", 2, 3, "avoid", "legal", 120, "open"),
+    ("新品市场接受度低于预期", "market", 3, 2, "accept", "sales_clerk", 30, "open"),
+    ("现金收款保管不当", "operational", 1, 4, "reduce", "finance", 180, "open"),
+    ("外包服务质量不达标", "contract", 2, 2, "accept", "sales_clerk", 60, "monitoring"),
+    ("展会样品损耗", "operational", 1, 2, "accept", "sales_rep", 180, "closed"),
+)
+
+
+def _risk(employees, units) -> None:
+    """A dozen risks over the matrix (one with a breached indicator, one past its review), credit assessments of the
+    demo customers, two audit findings and compliance reviews of the major contract and of a decision."""
+    from decimal import Decimal
+
+    from models.customers import Customer
+    from models.risk import AuditFinding, ComplianceReview, CreditAssessment, Indicator, Risk
+    from models.sales import Contract
+    from portal.settings import local_today
+
+    if Risk.objects(title=RISKS[0][0]).first():
+        return
+    today = local_today()
+    indicators = {
+        "大客户应收账款逾期": [Indicator(name="逾期 90 天以上应收（万元）", threshold=Decimal(50), direction="above",
+                                         current=Decimal(62))],
+        "华东市场价格战导致毛利下滑": [Indicator(name="月度毛利率（%）", threshold=Decimal(25), direction="below",
+                                               current=Decimal("27.5"))],
+    }
+    for title, category, likelihood, impact, response, owner, days, status in RISKS:
+        Risk(title=title, category=category, likelihood=likelihood, impact=impact, response=response,
+             measures="明确责任人，按月跟踪措施落实情况", owner=employees[owner], status=status,
+             review_on=today + dt.timedelta(days=days), indicators=indicators.get(title, [])).save()
+    finance = employees["finance"]
+    assessments = (("杭州瑞丰贸易有限公司", "A", 150000, 420, None, None),
+                   ("杭州瑞丰贸易有限公司", "AA", 1000000, 60, None, None),  # the 600,000 annual contract
+                   ("苏州百汇商城", "B", 50000, 30, None, Decimal(30)),
+                   ("上海新源科技有限公司", "A", 100000, 90, None, None),
+                   ("张建军", "C", 10000, 20, "个人连带责任保证，并以房产抵押", Decimal(50)))
+    for name, rating, limit, days, guarantee, prepayment in assessments:
+        customer = Customer.objects(name=name).first()
+        if customer is not None:
+            CreditAssessment(customer=customer, rating=rating, credit_limit=Decimal(limit),
+                             required_guarantee=guarantee, prepayment_percent=prepayment,
+                             assessed_on=today - dt.timedelta(days=days), assessed_by=finance,
+                             valid_until=today - dt.timedelta(days=days) + dt.timedelta(days=365),
+                             basis="近两年财务报表、回款记录及行业口碑").save()
+    ops = Employee.objects(owner_unit=units["BR-OPS"]).first()
+    AuditFinding(area="finance", finding="抽查 20 张费用报销单，其中 3 张缺少发票原件", severity="medium",
+                 owner_unit=units["BR-SALES"], responsible=employees["sales_clerk"],
+                 corrective_action="补齐发票原件，完善报销初审清单", due_on=today + dt.timedelta(days=14)).save()
+    AuditFinding(area="stock", finding="杭州仓上季度盘点差异未附说明即调整账面", severity="high",
+                 owner_unit=units["BR-OPS"], responsible=ops, corrective_action="逐项说明差异原因并经复核后过账",
+                 due_on=today - dt.timedelta(days=5), status="in_progress").save()
+    major = Contract.objects(subject="2026 年度净水器及滤芯供货合同").first()
+    if major is not None:
+        ComplianceReview(subject_kind="contract", contract=major, reviewer=employees["legal"],
+                         opinion="合同主体、付款及违约条款合法有效；不可抗力条款约定不明。", result="conditional",
+                         conditions="签署前补充不可抗力及争议解决条款", reviewed_on=major.signed_on or today).save()
+    ComplianceReview(subject_kind="decision", decision_title="在宁波设立销售办事处", owner_unit=units["BR-EAST"],
+                     reviewer=employees["legal"], opinion="办事处不具独立法人资格，对外签约需经分公司授权。",
+                     result="compliant", reviewed_on=today - dt.timedelta(days=7)).save()

@@ -12,6 +12,9 @@ ROUTES = (
     ("BUDGET-INCREASE", "BudgetIncrease", "追加预算 Budget increase", ["FSS 7(3)2"], (
         ("", "unit_head", None, "always", None, 48),
     )),
+    ("EXPENSE-PLAN", "ExpensePlan", "费用预算计划 Expense plan", ["FSS 7(1)2"], (
+        ("", "unit_head", None, "always", None, 48),
+    )),
     ("BUDGET", "Budget", "预算审批 Budget", ["SOC 6.1", "DSC 5(1)1"], (
         ("", "branch_head", None, "always", None, 120),
     )),
@@ -32,9 +35,15 @@ ROUTES = (
     ("CONTRACT", "Contract", "合同审核 Contract review", ["SOC 3.3", "DSC 3(3)2", "DSC 6(4)3"], (
         ("法务审核 Legal review", "role", "Legal", "always", None, 72),
         ("合规审查 Compliance review", "role", "Legal", "amount_above", "major_contract_threshold", 72),
+        ("超信用额度审批 Over the credit limit", "unit_head", None, "over_credit_limit", None, 48),
     )),
-    ("PRICE", "SalesOrder", "低于价格表审批 Price below the price list", ["MIC 產品管理/產品定價/2"], (
+    ("PRICE", "SalesOrder", "低于价格表或超信用额度审批 Price below the list or over the credit limit",
+     ["MIC 產品管理/產品定價/2", "DSC 6(2)3"], (
         ("", "unit_head", None, "always", None, 24),
+    )),
+    ("WRITE-OFF", "Receivable", "坏账核销 Bad-debt write-off", ["SOC 6.2", "FSS 3(7)3"], (
+        ("", "unit_head", None, "always", None, 72),
+        ("财务审核 Finance review", "role", "Finance", "always", None, 72),
     )),
     ("PROFIT-SHARE", "ProfitDistribution", "利润分配 Profit distribution", ["MIC 財務管理/利潤分配/1"], (
         ("", "unit_head", None, "always", None, 72),

@@ -57,14 +57,15 @@ def _documents():
 @pytest.fixture
 def db(app):
     """Give a test the database; afterwards remove what it added and put back the reference rows it may change
-    (routes, settings, units, stock, products, tiers)."""
+    (routes, settings, units, stock, products, tiers, customers, employees)."""
     from models.agents import AgentTier
     from models.approvals import ApprovalRoute
-    from models.org import OrgUnit
+    from models.customers import Customer
+    from models.org import Employee, OrgUnit
     from models.products import Product, StockItem
     from models.settings import Setting
 
-    kept_whole = (ApprovalRoute, Setting, StockItem, Product, AgentTier)
+    kept_whole = (ApprovalRoute, Setting, StockItem, Product, AgentTier, Customer, Employee)
     added = [d for d in _documents() if d not in kept_whole]
     before = {doc: set(doc._get_collection().distinct("_id")) for doc in added}
     kept = {doc: list(doc._get_collection().find()) for doc in kept_whole}

@@ -4,10 +4,13 @@ from flask_babel import lazy_gettext as _l
 
 import portal.agents
 import portal.conduct
+import portal.confidentiality
 import portal.customers
 import portal.finance
 import portal.market
 import portal.products
+import portal.receivables
+import portal.risk
 import portal.sales  # noqa: F401
 from views.agents import AgentTierView, AgentView, ProfitDistributionView, RemittanceView
 from views.approvals import (
@@ -20,7 +23,8 @@ from views.approvals import (
     nav_counts,
 )
 from views.audit import AuditEntryView
-from views.conduct import LeaveRequestView
+from views.conduct import AttendanceRecordView, GiftDeclarationView, LeaveRequestView, ViolationView
+from views.confidentiality import ConfidentialityAgreementView, IntellectualPropertyView
 from views.customers import (
     ComplaintView,
     CustomerView,
@@ -31,7 +35,14 @@ from views.customers import (
     SatisfactionSurveyView,
     SurveyResponseView,
 )
-from views.finance import BudgetIncreaseView, BudgetView, ExpenseClaimView
+from views.finance import (
+    BudgetIncreaseView,
+    BudgetView,
+    ExpenseClaimView,
+    ExpensePlanView,
+    ExpenseStandardView,
+    FundReconciliationView,
+)
 from views.home import LookupView
 from views.market import MarketExpansionPlanView, MarketResearchView, PromotionCampaignView
 from views.org import EmployeeView, OrgUnitView, PositionView
@@ -45,7 +56,9 @@ from views.products import (
     StockTakeView,
     SupplierView,
 )
+from views.receivables import IncomeRecordView, ReceivableView
 from views.regulations import ClauseView, RegulationsView, RegulationView
+from views.risk import AuditFindingView, ComplianceReviewView, CreditAssessmentView, RiskView
 from views.sales import (
     ClientProgressReportView,
     ContractView,
@@ -103,7 +116,25 @@ MENU = (
     (ExpenseClaimView, "ExpenseClaim", _l("Expense claims"), "fa-credit-card", *_FINANCE),
     (BudgetView, "Budget", _l("Budgets"), "fa-pie-chart", *_FINANCE),
     (BudgetIncreaseView, "BudgetIncrease", _l("Budget increases"), "fa-plus-square", *_FINANCE),
+    (ExpensePlanView, "ExpensePlan", _l("Expense plans"), "fa-calendar-check-o", *_FINANCE),
+    (ExpenseStandardView, "ExpenseStandard", _l("Expense standards"), "fa-balance-scale", *_FINANCE),
+    (FundReconciliationView, "FundReconciliation", _l("Fund reconciliations"), "fa-university", *_FINANCE),
+    (ReceivableView, "Receivable", _l("Receivables"), "fa-hourglass-half", *_FINANCE),
+    (IncomeRecordView, "IncomeRecord", _l("Income ledger"), "fa-money", *_FINANCE),
     (LeaveRequestView, "LeaveRequest", _l("Leave requests"), "fa-calendar-minus-o", *_CONDUCT),
+    (AttendanceRecordView, "AttendanceRecord", _l("Attendance"), "fa-clock-o", *_CONDUCT),
+    (ViolationView, "Violation", _l("Violations"), "fa-gavel", *_CONDUCT),
+    (GiftDeclarationView, "GiftDeclaration", _l("Gift declarations"), "fa-gift", *_CONDUCT),
+    (RiskView, "Risk", _l("Risks"), "fa-exclamation-circle", "Risk", _l("Risk, audit and compliance")),
+    (CreditAssessmentView, "CreditAssessment", _l("Credit assessments"), "fa-tachometer", "Risk",
+     _l("Risk, audit and compliance")),
+    (AuditFindingView, "AuditFinding", _l("Audit findings"), "fa-flag", "Risk", _l("Risk, audit and compliance")),
+    (ComplianceReviewView, "ComplianceReview", _l("Compliance reviews"), "fa-balance-scale", "Risk",
+     _l("Risk, audit and compliance")),
+    (ConfidentialityAgreementView, "ConfidentialityAgreement", _l("Confidentiality agreements"), "fa-lock",
+     "Confidentiality", _l("Information and confidentiality")),
+    (IntellectualPropertyView, "IntellectualProperty", _l("Intellectual property"), "fa-copyright",
+     "Confidentiality", _l("Information and confidentiality")),
     (RegulationsView, "RegulationsView", _l("Regulations and clauses"), "fa-book", "Regulations", _l("Regulations")),
     (RegulationView, "Regulation", _l("Regulation documents"), "fa-file-text", "Regulations", _l("Regulations")),
     (ClauseView, "Clause", _l("Clause index"), "fa-list-ol", "Regulations", _l("Regulations")),
@@ -121,4 +152,10 @@ def register_views(appbuilder) -> None:
                         icon="fa-refresh", category="Sales", category_label=_l("Sales"))
     appbuilder.add_link("MyProfitShares", label=_l("My profit shares"), href="/profit-distributions/mine/",
                         icon="fa-user", category="Agents", category_label=_l("Agent network"))
+    appbuilder.add_link("RiskMatrix", label=_l("Risk matrix"), href="/risks/matrix/", icon="fa-th", category="Risk",
+                        category_label=_l("Risk, audit and compliance"))
+    appbuilder.add_link("AttendanceSummary", label=_l("Monthly attendance"), href="/attendance/summary/",
+                        icon="fa-calendar-check-o", category="Conduct", category_label=_l("Attendance and conduct"))
+    appbuilder.add_link("MyViolations", label=_l("My disciplinary records"), href="/violations/mine/",
+                        icon="fa-user", category="Conduct", category_label=_l("Attendance and conduct"))
     appbuilder.get_app.jinja_env.globals["nav_counts"] = nav_counts
