@@ -40,6 +40,10 @@ DEFAULTS: dict[str, tuple[str, str, str, object]] = {
                               _l("Days before a confidentiality agreement expires when HR and the employee are told")),
     "ip_expiry_days": ("int", "90", "SOC 8.2",
                        _l("Days before an intellectual property right expires when its keepers are told")),
+    "onboarding_reminder_days": ("int", "7", "SOC 4.1",
+                                 _l("Days after the hire date when HR is told an onboarding checklist is incomplete")),
+    "training_pass_mark": ("int", "60", "FSS 5(4)3",
+                           _l("Pass mark of training assessments (out of 100) unless a session sets its own")),
 }
 MONEY_SETTINGS = tuple((key, label) for key, (kind, _v, _c, label) in DEFAULTS.items() if kind == "money")
 

@@ -36,6 +36,17 @@ def current_actor() -> str:
     return _cli_actor.get()
 
 
+ANONYMOUS = "anonymous"
+
+
+def author_of(document, created: bool) -> str:
+    """Who the stamps and the trail name for a write: nobody for the creation of a record its author submits
+    anonymously (a model's `anonymous_author`, DSC 4(4)2); later changes name whoever makes them."""
+    if created and getattr(document, "anonymous_author", False):
+        return ANONYMOUS
+    return current_actor()
+
+
 def _display(value) -> str:
     if value is None:
         return ""
@@ -95,9 +106,9 @@ def _money_fields(document) -> frozenset[str]:
     return frozenset(f.db_field for f in document._fields.values() if isinstance(f, MoneyField))
 
 
-def record(action: str, document, changes=None, note: str = "") -> AuditEntry:
+def record(action: str, document, changes=None, note: str = "", user: str | None = None) -> AuditEntry:
     """Append one entry for `document` (also used by services for state changes and exports)."""
-    return AuditEntry(user=current_actor(), action=action, collection=document._get_collection_name(),
+    return AuditEntry(user=user or current_actor(), action=action, collection=document._get_collection_name(),
                       record_id=str(document.pk), record_label=_display(str(document))[:200],
                       changes=changes or [], note=note[:1000]).save()
 
@@ -120,7 +131,7 @@ def history_for(document_class, pk, limit: int = 50) -> list[AuditEntry]:
 def _pre_save(sender, document, **kwargs):
     if not isinstance(document, AUDITED):
         return
-    actor = current_actor()
+    actor = author_of(document, document.pk is None or document._created)
     if isinstance(document, PortalDocument):
         if document.pk is None or document._created:
             document.created_by = document.created_by or actor
@@ -143,7 +154,8 @@ def _post_save(sender, document, created=False, **kwargs):
     old = getattr(document, "_audit_old", None) or {}
     changes = changes_of(document, {} if created else old, document.to_mongo().to_dict())
     if created or changes:
-        record("create" if created else "update", document, changes, getattr(document, "_audit_note", ""))
+        record("create" if created else "update", document, changes, getattr(document, "_audit_note", ""),
+               user=author_of(document, created))
 
 
 def _post_delete(sender, document, **kwargs):

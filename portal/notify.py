@@ -64,6 +64,13 @@ MESSAGES = {
     "risk_breach": _l("Warning indicator breached on risk %(title)s: %(text)s"),
     "risk_review_due": _l("Risk %(title)s was due for review on %(date)s"),
     "finding_overdue": _l("Audit finding %(title)s: the corrective action was due on %(date)s"),
+    "new_hire": _l("%(title)s joins your team on %(date)s"),
+    "onboarding_incomplete": _l("The onboarding of %(title)s, hired on %(date)s, is still incomplete"),
+    "career_review_due": _l("The career plan of %(title)s was due for review on %(date)s"),
+    "feedback_received": _l("New employee feedback %(title)s is waiting for an answer"),
+    "feedback_answered": _l("HR answered your feedback %(title)s"),
+    "training_retake": _l("%(name)s did not pass the assessment of %(title)s: a retake is open until passed"),
+    "training_cancelled": _l("The training session %(title)s on %(date)s is cancelled"),
 }
 MAX_ATTEMPTS = 5
 

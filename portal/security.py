@@ -137,9 +137,13 @@ class PortalSecurityManager(SecurityManager):
         if user is None:
             return
         super().reset_password(userid, password)
-        self.user_model._get_collection().update_one({"_id": user.pk},
-                                                     {"$set": {"password_changed_at": utcnow()}})
+        self.user_model._get_collection().update_one(
+            {"_id": user.pk}, {"$set": {"password_changed_at": utcnow(), "must_change_password": False}})
         self.end_sessions(user)
+
+    def require_password_change(self, user) -> None:
+        """The password was chosen by someone else: the user must replace it at their next page."""
+        self.user_model._get_collection().update_one({"_id": user.pk}, {"$set": {"must_change_password": True}})
 
     # ---- permissions: one query per request (stock: 602 round-trips on the index page) ---------
     def _permission_context(self) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
@@ -437,6 +441,38 @@ ROLE_TABLE: dict[str, dict[str, tuple[str, ...]]] = {
     "AuditFinding": {"Clerk": (*READ, "can_start", "can_report"), "DeptHead": (*READ, "can_start", "can_report"),
                      "Employee": (*READ, "can_start", "can_report"), "Auditor": (*WRITE, "can_verify", "can_reopen")},
     "ComplianceReview": {"Clerk": READ, "DeptHead": READ, "Legal": FULL, "Auditor": READ},
+    # HR records (DOMAIN 3.7): the units plan their hiring and follow their candidates, the head decides, HR hires;
+    # onboarding, compensation and feedback handling are HR's. Compensation: HR and Admin only, Auditor reads,
+    # nobody else (DSC 4(3)). Awards are public; career plans are the employee's, their managers' and HR's.
+    "RecruitmentPlan": {"Clerk": (*FULL, "can_submit"), "DeptHead": (*FULL, "can_submit"),
+                        "HR": (*FULL, "can_submit"), "Auditor": READ},
+    "Candidate": {"Clerk": (*WRITE, "can_resume", "can_withdraw"),
+                  "DeptHead": (*FULL, "can_resume", "can_offer", "can_reject", "can_withdraw"),
+                  "HR": (*FULL, "can_resume", "can_offer", "can_reject", "can_withdraw", "can_hire"),
+                  "Auditor": (*READ, "can_resume")},
+    "Onboarding": {"HR": FULL, "Employee": READ, "Auditor": READ},
+    "CompensationProfile": {"HR": FULL, "Auditor": READ},
+    "Award": {**everyone(*READ, "can_mine"), "HR": (*FULL, "can_mine")},
+    "MyAwards": {"Employee": ("menu_access",)},
+    "CareerPlan": {"Employee": (*READ, "can_goals", "can_mine"), "DeptHead": (*FULL, "can_goals", "can_mine"),
+                   "HR": (*FULL, "can_goals", "can_mine"), "Auditor": READ},
+    "MyCareerPlan": {"Employee": ("menu_access",)},
+    "EmployeeFeedback": {"Employee": ("can_list", "can_show", "can_add", "can_mine"),
+                         "HR": (*WRITE, "can_take", "can_reply", "can_close", "can_mine"), "Auditor": READ},
+    "MyFeedback": {"Employee": ("menu_access",)},
+    # Training (DOMAIN 5): the units record their needs and draft their annual plan (head, then branch leader); HR
+    # runs the sessions, takes attendance and enters scores; everyone reads their own sessions, results and
+    # certificates and rates what they attended; the board is HR's, Auditor's and the heads' (their units).
+    "TrainingNeed": {"Clerk": WRITE, "DeptHead": (*WRITE, "can_met", "can_drop"),
+                     "HR": (*FULL, "can_met", "can_drop"), "Auditor": READ},
+    "TrainingPlan": {"Clerk": (*FULL, "can_submit"), "DeptHead": (*FULL, "can_submit"), "HR": (*FULL, "can_submit"),
+                     "Auditor": READ},
+    "TrainingSession": {**everyone(*READ, "can_mine", "can_material"),
+                        "HR": (*FULL, "can_mine", "can_material", "can_attendance", "can_scores", "can_cancel")},
+    "TrainingAssessment": everyone(*READ, "can_certificate"),
+    "TrainingFeedback": everyone("can_list", "can_show", "can_add"),
+    "TrainingBoard": {role: ("can_index", "can_employee") for role in ("HR", "DeptHead", "Auditor")},
+    "MyTrainings": {"Employee": ("menu_access",)},
     # Audit trail (DOMAIN 7): Auditor reads it; nobody edits it.
     "AuditEntry": {"Auditor": READ},
     # Regulation registry: everyone reads; Admin edits and attaches the full texts.

@@ -44,7 +44,7 @@ class PortalUserDBModelView(PortalCRUDMixin, UserDBModelView):
     edit_columns = ["first_name", "last_name", "username", "active", "email", "roles", "groups", "employee"]
     show_columns = ["username", "first_name", "last_name", "email", "active", "roles", "groups", "employee",
                     "last_login", "login_count", "fail_login_count", "locked_until", "password_changed_at",
-                    "created_on", "created_by", "changed_on", "changed_by"]
+                    "must_change_password", "created_on", "created_by", "changed_on", "changed_by"]
 
     @expose("/show/<pk>", methods=["GET"])
     @has_access
@@ -62,6 +62,7 @@ class PortalUserDBModelView(PortalCRUDMixin, UserDBModelView):
         problem = password_problem(item.password or "", item.username or "", _is_admin(item.roles))
         if problem:
             raise field_error("password", problem)
+        item.must_change_password = True  # the administrator knows it: the user chooses their own at first login
         super().pre_add(item)
 
     def pre_update(self, item):
@@ -163,6 +164,11 @@ class PortalResetPasswordView(ResetPasswordView):
     form = ResetPasswordForm
 
     def form_post(self, form):
-        if self.appbuilder.sm.get_user_by_id(request.args.get("pk")) is None:
+        sm = self.appbuilder.sm
+        user = sm.get_user_by_id(request.args.get("pk"))
+        if user is None:
             abort(404)
-        return super().form_post(form)
+        result = super().form_post(form)
+        if user.pk != g.user.pk:
+            sm.require_password_change(user)  # a password an administrator knows is replaced at the next login
+        return result

@@ -1,4 +1,5 @@
-"""Request hooks: malformed arguments refused (F8), security headers, error pages, health and the CSP nonce."""
+"""Request hooks: malformed arguments refused (F8), a given password replaced first, security headers, error pages,
+health and the CSP nonce."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import logging
 import re
 import secrets
 
-from flask import Flask, current_app, g, jsonify, render_template, request, session
+from flask import Flask, current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -28,6 +29,11 @@ _ERROR_TEXT = {
     429: _l("Too many attempts. Please wait a moment and try again."),
     500: _l("Something went wrong on our side. The error has been logged."),
 }
+
+
+# what a user whose password someone else chose may still open: the change form, logout, language, files
+_OPEN_BEFORE_CHANGE = frozenset({"PortalResetMyPasswordView.this_form_get", "PortalResetMyPasswordView.this_form_post",
+                                 "AuthDBView.logout", "LocaleView.index", "static", "appbuilder.static", "health"})
 
 
 def _bad_paging() -> bool:
@@ -56,6 +62,19 @@ def init_app(app: Flask) -> None:
         if _bad_paging():
             return _error_response(400)
         return None
+
+    @app.before_request
+    def _own_password_first():
+        """A password someone else chose (a hire, an administrator's reset) is replaced before anything else."""
+        if (not current_user.is_authenticated or not getattr(current_user, "must_change_password", False)
+                or request.endpoint in _OPEN_BEFORE_CHANGE):
+            return None
+        message = gettext("Choose your own password before you go on: the one you were given is known to someone "
+                          "else.")
+        if request.path.startswith("/api/"):
+            return jsonify(message=message), 403
+        flash(message, "warning")
+        return redirect(url_for("PortalResetMyPasswordView.this_form_get"))
 
     @app.context_processor
     def _helpers():

@@ -91,6 +91,8 @@ def load(app, staff_per_department: int = 3) -> dict[str, int]:
     _risk(employees, units)
     _conduct(employees, units)
     _confidentiality(employees, units)
+    _hr(employees, units)
+    _training(employees, units)
     return {"org units": OrgUnit.objects.count(), "employees": Employee.objects.count(),
             "users": PortalUser.objects.count(), "budget lines": Budget.objects.count()}
 
@@ -734,3 +736,172 @@ def _risk(employees, units) -> None:
     ComplianceReview(subject_kind="decision", decision_title="在宁波设立销售办事处", owner_unit=units["BR-EAST"],
                      reviewer=employees["legal"], opinion="办事处不具独立法人资格，对外签约需经分公司授权。",
                      result="compliant", reviewed_on=today - dt.timedelta(days=7)).save()
+
+
+def _hr(employees, units) -> None:
+    """HR (DOMAIN 3.7): an approved recruitment plan of 销售部 with two openings and four candidates (one with an offer
+    ready to hire, one pending, one rejected, one hired whose onboarding is incomplete), compensation profiles of the
+    demo accounts, two awards, a career plan for `sales_rep` and two pieces of feedback, one of them anonymous."""
+    from decimal import Decimal
+
+    from models.common import utcnow
+    from models.hr import (
+        Award,
+        Candidate,
+        CareerPlan,
+        CompensationProfile,
+        EmployeeFeedback,
+        Interview,
+        Onboarding,
+        PlanLine,
+        RecruitmentPlan,
+    )
+    from portal.settings import local_today
+
+    if RecruitmentPlan.objects.first() is not None:
+        return
+    today, now = local_today(), utcnow()
+    sales, head = units["BR-SALES"], employees["sales_head"]
+    rep_post = Position.objects(name="销售代表", owner_unit=sales).first()
+    manager_post = Position.objects(name="销售经理", owner_unit=sales).first()
+    plan = RecruitmentPlan(
+        title="销售部下半年招聘计划", owner_unit=sales, requested_by=head, status="approved", decided_at=now,
+        submitted_at=now, start=today - dt.timedelta(days=30), end=today + dt.timedelta(days=60),
+        channels=["job_sites", "campus", "referral"], budget=Decimal("20000.00"),
+        lines=[PlanLine(position=rep_post, headcount=3,
+                        requirements="大专及以上学历，一年以上快消或家电销售经验，能适应出差"),
+               PlanLine(title="大客户经理", headcount=1,
+                        requirements="五年以上渠道或大客户销售经验，有华东地区客户资源")],
+        note="根据下半年华东区域销售目标增补人员").save()
+    interview = {"interviewer": head, "round": 1}
+    Candidate(name="王小明", phone="13812345678", email="wangxm@example.cn", plan=plan, position=rep_post,
+              channel="job_sites", screening="pass", screening_note="三年家电销售经验，业绩稳定", test_score=82,
+              interviews=[Interview(date=today - dt.timedelta(days=6), score=85, notes="沟通能力强，熟悉渠道",
+                                    **interview)],
+              background_check="clear", decision="offer", decided_by=head.name, decided_at=now,
+              decision_reason="试用期三个月，月薪 6500 元").save()
+    Candidate(name="李娜", phone="13912345678", email="lina@example.cn", plan=plan, position=rep_post, channel="campus",
+              screening="pass", test_score=76, background_check="in_progress",
+              interviews=[Interview(date=today - dt.timedelta(days=2), score=72, notes="应届生，学习意愿强",
+                                    **interview)]).save()
+    Candidate(name="赵磊", phone="13712345678", plan=plan, position_title="大客户经理", channel="referral",
+              screening="fail", screening_note="大客户销售经验不足两年", decision="rejected",
+              decision_reason="经验不符合岗位要求", decided_by=head.name, decided_at=now).save()
+    hired_on = today - dt.timedelta(days=10)
+    newcomer = Employee.objects(employee_no="E0301").first() or Employee(
+        employee_no="E0301", name="陈晨", gender="female", phone="13612345678", email="e0301@demo.example",
+        owner_unit=sales, position=rep_post, manager=head, hire_date=hired_on, status="probation",
+        staff_kind="sales").save()
+    hired = Candidate(name="陈晨", phone="13612345678", email="e0301@demo.example", plan=plan, position=rep_post,
+                      channel="referral", screening="pass", test_score=88, background_check="clear",
+                      interviews=[Interview(date=hired_on - dt.timedelta(days=14), score=90, notes="表现优秀",
+                                            **interview)],
+                      decision="hired", decided_by="赵敏", decided_at=now, employee=newcomer).save()
+    Onboarding(employee=newcomer, candidate=hired, hire_date=hired_on, contract_signed_on=hired_on,
+               contract_term_months=36, handbook_issued_on=hired_on, note="入职培训排在下一期新员工培训").save()
+    pay = {"gm": ("30000", "8000", "100000"), "branch_head": ("22000", "6000", "60000"),
+           "sales_head": ("15000", "5000", "40000"), "service_head": ("13000", "4000", "30000"),
+           "sales_clerk": ("6500", "1500", "8000"), "service_clerk": ("6000", "1500", "8000"),
+           "hr": ("9000", "2000", "12000"), "finance": ("9500", "2000", "12000"), "legal": ("11000", "2500", "15000"),
+           "auditor": ("10000", "2000", "12000"), "sales_rep": ("5800", "3000", "20000"),
+           "admin": ("12000", "2000", "15000")}
+    for username, (base, performance, bonus) in pay.items():
+        CompensationProfile(employee=employees[username], base_salary=Decimal(base),
+                            performance_pay_base=Decimal(performance), bonus=Decimal(bonus),
+                            effective_from=dt.date(today.year, 1, 1), note="按岗位和职级核定").save()
+    last_year = str(today.year - 1)
+    Award(employee=employees["sales_rep"], title="sales_champion", period_kind="year", period=last_year,
+          awarded_on=dt.date(today.year, 1, 20), reason="全年销售额 386 万元，居华东分公司第一",
+          bonus=Decimal("5000.00")).save()
+    Award(employee=employees["service_clerk"], title="service_star", period_kind="year", period=last_year,
+          awarded_on=dt.date(today.year, 1, 20), reason="客户满意度 98%，全年零有效投诉",
+          bonus=Decimal("2000.00")).save()
+    CareerPlan(employee=employees["sales_rep"], goals="两年内成为销售经理，带领三人以上的销售小组",
+               target_position=manager_post, target_grade="M2",
+               path="先负责杭州区域重点客户，再参加管理培训，轮岗渠道管理",
+               opportunities=["promotion", "training", "rotation"], mentor=head,
+               review_date=today + dt.timedelta(days=90)).save()
+    EmployeeFeedback(topic="difficulty", employee=employees["sales_clerk"], status="answered",
+                     content="客户资料需要在三个系统中重复录入，希望能统一。", handler=employees["hr"],
+                     reply="已转信息部门评估，计划下季度起统一在本门户录入。", replied_at=now).save()
+    EmployeeFeedback(topic="management", anonymous=True,
+                     content="周末加班较多但调休难以安排，希望明确调休规则。").save()
+
+
+def _training(employees, units) -> None:
+    """Training (DOMAIN 5): needs of 销售部 (one from last year's appraisal); this year's plan of 销售部 with three
+    courses, approved by the department head and the branch leader; a product session held three weeks ago with a
+    failed exam whose retake is open, a negotiation session held last week that everyone present passed (with
+    certificates), a law session next week with `sales_rep` among the participants; the trainees' feedback."""
+    from decimal import Decimal
+
+    from models.training import PlanCourse, TrainingFeedback, TrainingNeed, TrainingPlan, TrainingSession
+    from portal import approvals, training
+    from portal.settings import from_local
+
+    if TrainingPlan.objects.first() is not None:
+        return
+    sales, today = units["BR-SALES"], _today()
+    rep, clerk, head = employees["sales_rep"], employees["sales_clerk"], employees["sales_head"]
+    staff = list(Employee.objects(owner_unit=sales, employee_no__startswith="E01").order_by("employee_no").limit(3))
+    actors = {name: approvals.Actor(employees[name].pk, employees[name].name, name, frozenset({"Employee", role}))
+              for name, role in (("hr", "HR"), ("sales_head", "DeptHead"), ("branch_head", "DeptHead"))}
+    negotiation = training.raise_need(rep, "大客户谈判技巧", source="appraisal", reference="2025 年度绩效考核",
+                                      priority="high", description="年度考核中“谈判成功率”得分偏低。")
+    products = TrainingNeed(owner_unit=sales, topic="新产品知识", source="questionnaire", priority="medium",
+                            reference="2026 年一季度培训需求问卷",
+                            description="新上市的 HX 系列滤芯，多数销售人员不熟悉卖点与适用场景。").save()
+    TrainingNeed(employee=clerk, topic="合同风险识别", source="interview", priority="medium",
+                 reference="部门访谈", description="审核合同时对付款与违约条款把握不准。").save()
+    plan = TrainingPlan(year=today.year, owner_unit=sales, title="销售部年度培训计划", requested_by=employees["hr"],
+                        goals="提升新产品知识与大客户谈判能力，全员掌握销售相关法律风险；培训合格率不低于 90%。",
+                        needs=[negotiation, products], courses=[
+                            PlanCourse(topic="新产品知识培训", content="HX 系列滤芯的卖点、适用场景与竞品对比",
+                                       method="internal", kind="product", month=3, trainer="张伟",
+                                       budget=Decimal("2000.00"), participants=6),
+                            PlanCourse(topic="大客户谈判技巧", content="谈判准备、让步策略、促成签约",
+                                       method="external", kind="sales_techniques", month=5,
+                                       trainer="上海交通大学继续教育学院 王老师", budget=Decimal("8000.00"),
+                                       participants=5),
+                            PlanCourse(topic="销售相关法律法规", content="合同法、反不正当竞争法与广告法要点",
+                                       method="online", kind="law", month=9, trainer="法务部 周婷",
+                                       budget=Decimal("1500.00"), participants=8)]).save()
+    request_id = approvals.submit(plan, actors["hr"])
+    for approver in ("sales_head", "branch_head"):
+        approvals.decide(request_id, actors[approver], "approve", "同意")
+    plan.reload()
+
+    def session(course_no, days, hours, people, **fields):
+        day = today + dt.timedelta(days=days)
+        start = from_local(dt.datetime(day.year, day.month, day.day, 9, 0))
+        return TrainingSession(plan=plan, course_no=course_no, start=start, end=start + dt.timedelta(hours=hours),
+                               participants=people, **fields).save()
+
+    team = [rep, clerk, *staff]
+    product = session(1, -21, 3, team, place="分公司三楼培训室", trainer=head, cost=Decimal("1200.00"),
+                      effect_evaluation="学员能讲清主要卖点；竞品对比部分讲得太快。",
+                      lessons="下次增加分组演练，竞品资料提前发放。")
+    deal = session(2, -7, 6, [rep, clerk, *staff[:2]], place="上海交通大学徐汇校区", assessment_method="practice",
+                   cost=Decimal("7600.00"), effect_evaluation="模拟谈判效果好，学员反馈实用。")
+    session(3, 7, 2, [rep, clerk, head, *staff], place="线上（企业微信直播）")
+    marks = {str(p.pk): "present" for p in team}
+    if staff:
+        marks[str(staff[-1].pk)] = "late"
+    training.mark_attendance(product.pk, actors["hr"], marks, {str(staff[-1].pk): "堵车迟到 15 分钟"} if staff else {})
+    scores = {str(rep.pk): "88", str(clerk.pk): "92", **{str(p.pk): s for p, s in zip(staff, ("76", "52", "81"),
+                                                                                        strict=False)}}
+    training.record_scores(product.pk, actors["hr"], scores)
+    deal_marks = {str(p.pk): "present" for p in deal.participants}
+    if len(staff) > 1:
+        deal_marks[str(staff[1].pk)] = "absent"
+    training.mark_attendance(deal.pk, actors["hr"], deal_marks)
+    training.record_scores(deal.pk, actors["hr"], {str(rep.pk): "85", str(clerk.pk): "90",
+                                                   **({str(staff[0].pk): "78"} if staff else {})})
+    product.reload()
+    deal.reload()  # held now: attendance taken by the service
+    for held, person, ratings, comment in (
+            (product, rep, (5, 4, 5), "卖点讲得清楚，希望多一些客户案例。"),
+            (product, clerk, (4, 4, 4), None),
+            (deal, rep, (5, 5, 5), "模拟谈判非常实用。")):
+        TrainingFeedback(session=held, employee=person, content_rating=ratings[0], trainer_rating=ratings[1],
+                         usefulness_rating=ratings[2], comments=comment).save()

@@ -49,6 +49,13 @@ ROUTES = (
         ("", "unit_head", None, "always", None, 72),
         ("财务审核 Finance review", "role", "Finance", "always", None, 72),
     )),
+    ("RECRUITMENT-PLAN", "RecruitmentPlan", "招聘计划 Recruitment plan", ["DSC 4(1)1", "SOC 4.1"], (
+        ("", "unit_head", None, "always", None, 72),
+    )),
+    ("TRAINING-PLAN", "TrainingPlan", "培训计划 Training plan", ["BRD 7(2)3", "FSS 5(1)1"], (
+        ("部门经理审核 Department review", "unit_head", None, "always", None, 72),
+        ("分公司领导审批 Branch approval", "branch_head", None, "always", None, 120),
+    )),
 )
 
 

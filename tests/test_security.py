@@ -144,6 +144,25 @@ def test_changing_ones_password_requires_the_current_one__F9(app, make_user, sig
     assert Browser(app).login(user.username, "new-pass-phrase-1").status_code == 302
 
 
+def test_a_password_an_administrator_set_is_replaced_at_the_next_page(app, make_user, signed_in, as_role):
+    user = make_user("Employee")
+    admin = as_role("Admin")
+    url = f"/resetpassword/form?pk={user.pk}"
+    reset = admin.post_form(url, {"password": "admin-chose-this-1", "conf_password": "admin-chose-this-1"})
+    assert reset.status_code == 302 and PortalUser.objects(pk=user.pk).get().must_change_password
+    assert admin.get("/users/userinfo/").status_code == 200  # the administrator is not gated
+    session = Browser(app)
+    assert session.login(user.username, "admin-chose-this-1").status_code == 302
+    for path in ("/users/userinfo/", "/", "/approvals/inbox/"):
+        gated = session.get(path)
+        assert gated.status_code == 302 and gated.headers["Location"].endswith("/resetmypassword/form"), path
+    assert session.get("/lang/zh").status_code == 302 and session.get("/resetmypassword/form").status_code == 200
+    ok = session.post_form("/resetmypassword/form", {"old_password": "admin-chose-this-1",
+                                                     "password": "my-own-phrase-22", "conf_password": "my-own-phrase-22"})
+    assert ok.status_code == 302 and not PortalUser.objects(pk=user.pk).get().must_change_password
+    assert session.get("/users/userinfo/").status_code == 200
+
+
 def test_self_registration_is_off(browser):
     assert browser.get("/register/").status_code == 404
 
@@ -219,6 +238,7 @@ def test_user_administration_sets_created_by_and_is_audited__F7(as_role, app):
     assert admin.post_form("/users/add", data).status_code == 302
     created = PortalUser.objects(username="new_hire_1").first()
     assert created.created_by is not None and created.created_by.username == "admin"
+    assert created.must_change_password  # the administrator chose it: replaced at the first login
     entries = AuditEntry.objects(collection="user", record_id=str(created.pk))
     assert entries.count() == 1 and entries[0].user == "admin"
     assert not [c for c in entries[0].changes if c.field in ("password", "session_nonce")]

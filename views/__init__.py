@@ -7,11 +7,13 @@ import portal.conduct
 import portal.confidentiality
 import portal.customers
 import portal.finance
+import portal.hr
 import portal.market
 import portal.products
 import portal.receivables
 import portal.risk
-import portal.sales  # noqa: F401
+import portal.sales
+import portal.training  # noqa: F401
 from views.agents import AgentTierView, AgentView, ProfitDistributionView, RemittanceView
 from views.approvals import (
     ApprovalDelegationView,
@@ -44,6 +46,15 @@ from views.finance import (
     FundReconciliationView,
 )
 from views.home import LookupView
+from views.hr import (
+    AwardView,
+    CandidateView,
+    CareerPlanView,
+    CompensationProfileView,
+    EmployeeFeedbackView,
+    OnboardingView,
+    RecruitmentPlanView,
+)
 from views.market import MarketExpansionPlanView, MarketResearchView, PromotionCampaignView
 from views.org import EmployeeView, OrgUnitView, PositionView
 from views.products import (
@@ -67,12 +78,21 @@ from views.sales import (
     SalesPlanView,
     WorkReportView,
 )
+from views.training import (
+    TrainingAssessmentView,
+    TrainingBoardView,
+    TrainingFeedbackView,
+    TrainingNeedView,
+    TrainingPlanView,
+    TrainingSessionView,
+)
 
 _APPROVALS, _FINANCE, _CONDUCT = (("Approvals", _l("Approvals")), ("Finance", _l("Finance")),
                                   ("Conduct", _l("Attendance and conduct")))
 _MARKET, _CUSTOMERS = ("Market", _l("Market expansion")), ("Customers", _l("Customers and service"))
 _SALES, _PRODUCTS, _AGENTS = (("Sales", _l("Sales")), ("Products", _l("Products, stock and logistics")),
                               ("Agents", _l("Agent network")))
+_HR = ("HR", _l("HR and training"))
 # (view, menu name = permission name, label, icon, category, category label)
 MENU = (
     (ApprovalsView, "ApprovalsView", _l("My approvals"), "fa-inbox", *_APPROVALS),
@@ -84,6 +104,19 @@ MENU = (
     (OrgUnitView, "OrgUnit", _l("Org units"), "fa-sitemap", "Organization", _l("Organization")),
     (PositionView, "Position", _l("Positions"), "fa-id-badge", "Organization", _l("Organization")),
     (EmployeeView, "Employee", _l("Employees"), "fa-users", "Organization", _l("Organization")),
+    (RecruitmentPlanView, "RecruitmentPlan", _l("Recruitment plans"), "fa-bullhorn", *_HR),
+    (CandidateView, "Candidate", _l("Candidates"), "fa-id-card-o", *_HR),
+    (OnboardingView, "Onboarding", _l("Onboarding"), "fa-sign-in", *_HR),
+    (CompensationProfileView, "CompensationProfile", _l("Compensation"), "fa-money", *_HR),
+    (AwardView, "Award", _l("Awards"), "fa-trophy", *_HR),
+    (CareerPlanView, "CareerPlan", _l("Career plans"), "fa-road", *_HR),
+    (EmployeeFeedbackView, "EmployeeFeedback", _l("Employee feedback"), "fa-comments-o", *_HR),
+    (TrainingNeedView, "TrainingNeed", _l("Training needs"), "fa-lightbulb-o", *_HR),
+    (TrainingPlanView, "TrainingPlan", _l("Training plans"), "fa-calendar", *_HR),
+    (TrainingSessionView, "TrainingSession", _l("Training sessions"), "fa-graduation-cap", *_HR),
+    (TrainingAssessmentView, "TrainingAssessment", _l("Assessments and certificates"), "fa-certificate", *_HR),
+    (TrainingFeedbackView, "TrainingFeedback", _l("Training feedback"), "fa-commenting-o", *_HR),
+    (TrainingBoardView, "TrainingBoard", _l("Training board"), "fa-dashboard", *_HR),
     (MarketResearchView, "MarketResearch", _l("Market research"), "fa-search", *_MARKET),
     (MarketExpansionPlanView, "MarketExpansionPlan", _l("Expansion plans"), "fa-map-o", *_MARKET),
     (PromotionCampaignView, "PromotionCampaign", _l("Promotion campaigns"), "fa-bullhorn", *_MARKET),
@@ -158,4 +191,12 @@ def register_views(appbuilder) -> None:
                         icon="fa-calendar-check-o", category="Conduct", category_label=_l("Attendance and conduct"))
     appbuilder.add_link("MyViolations", label=_l("My disciplinary records"), href="/violations/mine/",
                         icon="fa-user", category="Conduct", category_label=_l("Attendance and conduct"))
+    appbuilder.add_link("MyAwards", label=_l("My awards"), href="/awards/mine/", icon="fa-star", category="HR",
+                        category_label=_l("HR and training"))
+    appbuilder.add_link("MyCareerPlan", label=_l("My career plan"), href="/career-plans/mine/", icon="fa-compass",
+                        category="HR", category_label=_l("HR and training"))
+    appbuilder.add_link("MyFeedback", label=_l("My feedback"), href="/employee-feedback/mine/", icon="fa-comment",
+                        category="HR", category_label=_l("HR and training"))
+    appbuilder.add_link("MyTrainings", label=_l("My trainings"), href="/training-sessions/mine/",
+                        icon="fa-graduation-cap", category="HR", category_label=_l("HR and training"))
     appbuilder.get_app.jinja_env.globals["nav_counts"] = nav_counts

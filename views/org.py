@@ -82,3 +82,9 @@ class EmployeeView(ScopedModelView):
         (_l("Agent network"), {"fields": ["agent_tier", "region", "upline"], "expanded": False}),
         (_l("Record"), {"fields": STAMPS, "expanded": False}),
     ]
+    show_template = "portal/record_show.html"
+
+    def show_context(self, item) -> dict:
+        from views.training import employee_training_link  # imported here: views.training imports this module
+
+        return {"links": [employee_training_link(item.pk)]}
