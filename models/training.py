@@ -16,6 +16,7 @@ from mongoengine import (
     DateField,
     DateTimeField,
     DecimalField,
+    Document,
     EmbeddedDocumentField,
     IntField,
     ListField,
@@ -59,6 +60,11 @@ def ref_id(value):
     return getattr(value, "pk", getattr(value, "id", value))
 
 
+def loaded_name(value) -> str | None:
+    """The name of a referenced record if it is loaded already (never a query), else None."""
+    return getattr(value, "name", None) if isinstance(value, Document) else None
+
+
 def closed_key(need_id) -> str:
     """The key of a met or dropped need: its own, so it never stands in the way of the same need raised again."""
     return f"closed:{need_id}"
@@ -97,8 +103,10 @@ class TrainingNeed(OwnedDocument):
     live_key = StringField(max_length=400)  # need_key() while live, "closed:<id>" after: unique either way
 
     def __str__(self) -> str:
-        who = getattr(self.employee, "name", None) or getattr(self.owner_unit, "name", "")
-        return f"{self.topic or ''} · {who}".strip(" ·")
+        """The topic and whom it is for, read from references already loaded only: a select of needs reads
+        nothing per option (views.training loads the people and units of its options in one query each)."""
+        who = loaded_name(self._data.get("employee")) or loaded_name(self._data.get("owner_unit"))
+        return f"{self.topic or ''} · {who or ''}".strip(" ·")
 
     def clean(self) -> None:
         self.topic = " ".join((self.topic or "").split())
@@ -268,6 +276,7 @@ class TrainingSession(OwnedDocument):
             raise field_error("end", _l("The session ends after it starts."))
         if self.owner_unit is None:
             raise field_error("owner_unit", _l("Choose the unit that holds this session."))
+        self._keep_unit_once_held()
         self.participants = [p for p in dict.fromkeys(self.participants or []) if p is not None]
         self._keep_attendance_in_step()
 
@@ -286,6 +295,17 @@ class TrainingSession(OwnedDocument):
         self.content = (self.content or "").strip() or course.content or course.topic
         if self.trainer is None and not (self.trainer_name or "").strip():
             self.trainer_name = course.trainer
+
+    def _keep_unit_once_held(self) -> None:
+        """A session that took place (or was cancelled) stays with its unit, so its assessments and feedback, which
+        are kept under that unit, stay with it."""
+        if self.pk is None or self._created:
+            return
+        stored = type(self)._get_collection().find_one({"_id": self.pk}, {"status": 1, "owner_unit": 1}) or {}
+        if stored.get("status", "planned") != "planned" and stored.get("owner_unit") != ref_id(self.owner_unit):
+            field = "plan" if "plan" in self._get_changed_fields() else "owner_unit"
+            raise field_error(field, _l("A session that has taken place stays with its unit: its assessments and "
+                                        "feedback are kept there."))
 
     def _keep_attendance_in_step(self) -> None:
         """Marks of people no longer taking part are dropped; someone with assessment results stays a participant
@@ -319,9 +339,10 @@ class TrainingAssessment(OwnedDocument):
 
     session = ReferenceField(TrainingSession, required=True, reverse_delete_rule=DENY, verbose_name=_l("Session"))
     employee = ReferenceField(Employee, required=True, reverse_delete_rule=DENY, verbose_name=_l("Employee"))
-    attempt = IntField(required=True, min_value=1, max_value=100, verbose_name=_l("Attempt"))
+    attempt = IntField(required=True, min_value=1, verbose_name=_l("Attempt"))  # retakes until passed: no cap
     method = StringField(required=True, choices=ASSESSMENT_METHODS, default="exam", verbose_name=_l("Method"))
-    score = DecimalField(min_value=Decimal("0"), max_value=Decimal("100"), precision=1, verbose_name=_l("Assessment score"))
+    score = DecimalField(min_value=Decimal("0"), max_value=Decimal("100"), precision=1,
+                         verbose_name=_l("Assessment score"))
     pass_mark = IntField(min_value=0, max_value=100, verbose_name=_l("Pass mark"))
     passed = BooleanField(verbose_name=_l("Passed"))
     status = StringField(required=True, choices=ASSESSMENT_STATUSES, verbose_name=_l("Status"))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from bson import ObjectId
 from flask_babel import lazy_gettext as _l
-from mongoengine import NotUniqueError, Q, ValidationError
+from mongoengine import NotUniqueError, OperationError, Q, ValidationError
 
 from models.common import utcnow
 from models.confidentiality import ConfidentialityAgreement
@@ -76,11 +76,14 @@ def plan_progress(plan: RecruitmentPlan) -> list[dict]:
 
 # ---- a candidate's decision (SOC 4.1, DSC 4(1)2) -------------------------------------------------------------------
 def _decided(candidate_id, actor: Actor, allowed, sets: dict, now, refusal, extra=None) -> dict:
+    """Move the decision in one conditional update; the decision and its reason (or the offer's note) are audited."""
     _before, after = audit.guarded_change(Candidate, candidate_id, "decision", allowed,
                                           {**sets, "decided_by": actor.name, "decided_at": now}, actor.username, now,
                                           extra_condition=extra)
     if after is None:
         raise Refused(refusal)
+    if sets.get("decision_reason"):
+        audit.record_state(Candidate, after, "decision_reason", None, sets["decision_reason"], actor.username)
     return after
 
 
@@ -206,16 +209,44 @@ def _new_employee(raw: dict, data: dict) -> tuple[Employee, str, str]:
     return employee, username, email
 
 
-def _claim(candidate_id, actor: Actor, now: dt.datetime) -> None:
+def _claim(candidate_id, actor: Actor, now: dt.datetime):
     """Take the candidate from "offer" to "hiring" in one conditional update (or take over a hire that died half-way),
-    so that a second click or a concurrent one is refused before anything is created."""
+    so that a second click or a concurrent one is refused before anything is created. Returns the employee a hire
+    that died half-way left on the candidate (None when there is none)."""
     sets = {"decision": "hiring", "hiring_since": now}
     _before, after = audit.guarded_change(Candidate, candidate_id, "decision", ["offer"], sets, actor.username, now)
     if after is None:
         _before, after = audit.guarded_change(Candidate, candidate_id, "decision", ["hiring"], sets, actor.username,
-                                              now, extra_condition={"hiring_since": {"$lt": now - HIRE_STALE},
-                                                                    "employee": None})
+                                              now, extra_condition={"hiring_since": {"$lt": now - HIRE_STALE}})
     if after is None:
+        raise Refused(_l("This candidate is already being hired or was hired: reload the page."))
+    return after.get("employee")
+
+
+def _undo_dead_hire(candidate_id, employee_id, now: dt.datetime) -> None:
+    """Remove what a hire that died half-way made (its employee, their login and onboarding checklist), so that the
+    hire taking over makes the one employee. Refused when that employee is in use elsewhere by now."""
+    employee = Employee.objects(pk=employee_id).first()
+    if employee is not None:
+        for user in PortalUser.objects(employee=employee_id):
+            user.delete()
+        for onboarding in Onboarding.objects(employee=employee_id):
+            onboarding.delete()
+        try:
+            employee.delete()
+        except OperationError:
+            raise Refused(_l("The interrupted hire of this candidate left employee no. %(number)s, which is in use "
+                             "by now: finish that hire by hand.", number=employee.employee_no)) from None
+    Candidate._get_collection().update_one({"_id": candidate_id, "decision": "hiring", "hiring_since": now},
+                                           {"$set": {"employee": None}})
+
+
+def _link_employee(candidate_id, employee_id, now: dt.datetime) -> None:
+    """Name the new employee on the candidate as soon as it exists, so that a hire taking over after a crash finds
+    it; refused when another hire has taken the candidate over meanwhile."""
+    done = Candidate._get_collection().update_one({"_id": candidate_id, "decision": "hiring", "hiring_since": now},
+                                                  {"$set": {"employee": employee_id}})
+    if not done.modified_count:
         raise Refused(_l("This candidate is already being hired or was hired: reload the page."))
 
 
@@ -241,19 +272,27 @@ def hire(candidate_id, actor: Actor, data: dict, accounts, now: dt.datetime | No
     second or concurrent hire is refused; if anything fails after the claim, what was made is removed and the
     claim released. `accounts` is the security manager (add_user, find_role)."""
     now = now or utcnow()
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # as stored: the claim is matched on it
     raw = Candidate._get_collection().find_one({"_id": candidate_id}, {"decision": 1, "hiring_since": 1, "name": 1,
-                                                                       "phone": 1})
+                                                                       "phone": 1, "employee": 1})
     _check_hireable(raw, now)
-    employee, username, email = _new_employee(raw, data)
-    _claim(candidate_id, actor, now)
+    checked = None  # a typing error is answered before the candidate is claimed...
+    if raw.get("employee") is None:
+        checked = _new_employee(raw, data)
+    left_behind = _claim(candidate_id, actor, now)
     made: list = []
     try:
+        if left_behind is not None:  # ...unless a dead hire's employee, login and number are to go first
+            _undo_dead_hire(candidate_id, left_behind, now)
+            checked = None
+        employee, username, email = checked or _new_employee(raw, data)
         try:
             employee.save()
         except NotUniqueError:
             raise HireRefused("employee_no", _l("Employee no. %(number)s was taken a moment ago.",
                                                 number=employee.employee_no)) from None
         made.append(employee)
+        _link_employee(candidate_id, employee.pk, now)
         password = initial_password(username)
         name = employee.name or username
         user = accounts.add_user(username, name[1:] or name, name[:1], email, [accounts.find_role("Employee")],
@@ -273,9 +312,10 @@ def hire(candidate_id, actor: Actor, data: dict, accounts, now: dt.datetime | No
     except BaseException:
         for document in reversed(made):
             document.delete()
+        kept = left_behind if left_behind is not None and Employee.objects(pk=left_behind).only("id").first() else None
         audit.guarded_change(Candidate, candidate_id, "decision", ["hiring"], {"decision": "offer",
-                                                                              "hiring_since": None},
-                             actor.username, utcnow())
+                                                                              "hiring_since": None, "employee": kept},
+                             actor.username, utcnow(), extra_condition={"hiring_since": now})
         raise
     if employee.manager is not None:
         notify.post([([employee.manager.pk], "new_hire", {"title": employee.name, "date": f"{employee.hire_date}"},
@@ -505,17 +545,22 @@ def take_feedback(feedback: EmployeeFeedback, actor: Actor, now: dt.datetime | N
 
 
 def reply_feedback(feedback: EmployeeFeedback, actor: Actor, text: str, now: dt.datetime | None = None) -> dict:
-    """HR answers; a named submitter is told, an anonymous one cannot be."""
+    """HR answers; a named submitter is told, an anonymous one cannot be. A later reply replaces the one shown, and
+    every reply is kept in the audit trail; a reply written over one that arrived meanwhile is refused."""
     now = now or utcnow()
-    text = (text or "").strip()
+    text = (text or "").strip()[:4000]
     if not text:
         raise Refused(_l("Write the reply."))
     _before, after = audit.guarded_change(
         EmployeeFeedback, feedback.pk, "status", ["open", "in_progress", "answered"],
-        {"status": "answered", "reply": text[:4000], "replied_at": now, "handler": actor.employee_id},
-        actor.username, now)
+        {"status": "answered", "reply": text, "replied_at": now, "handler": actor.employee_id},
+        actor.username, now, extra_condition={"reply": feedback.reply})
     if after is None:
+        raw = EmployeeFeedback._get_collection().find_one({"_id": feedback.pk}, {"status": 1}) or {}
+        if raw.get("status") != "closed":
+            raise Refused(_l("Someone replied a moment ago: reload the page and read that reply first."))
         raise Refused(_l("Closed feedback takes no more replies."))
+    audit.record_state(EmployeeFeedback, after, "reply", feedback.reply, text, actor.username)
     if not after.get("anonymous") and after.get("employee") is not None:
         notify.post([([after["employee"]], "feedback_answered", {"title": after.get("number") or ""},
                       FEEDBACK_PATH.format(id=feedback.pk))], now)

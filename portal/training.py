@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from bson import ObjectId
 from flask_babel import lazy_gettext as _l
-from mongoengine import NotUniqueError, ValidationError
+from mongoengine import NotUniqueError, Q, ValidationError
 from pymongo.errors import DuplicateKeyError
 
 from models.common import choice_label, from_fen, next_number, utcnow
@@ -33,13 +33,16 @@ from models.training import (
     need_key,
     pass_key,
 )
-from portal import approvals, audit, hr, notify, reminders, settings
+from portal import approvals, audit, hr, notify, reminders, scope, settings
 from portal.approvals import Actor, Refused
+from portal.compat import flatten_errors
 
 SESSION_PATH = "/training-sessions/show/{id}"
 ASSESSMENT_PATH = "/training-assessments/show/{id}"
 SCORED = ("passed", "failed")
 PERCENT = Decimal("0.1")
+ALL_SEEING = frozenset({"Admin", "Auditor", "HR"})  # read every trainee's attendance, results and feedback
+TALLY_SIGNS = {"present": "✓", "late": "◷", "absent": "✗"}  # the audit trail's tally reads alike in every language
 
 
 class SheetRefused(Refused):
@@ -105,6 +108,13 @@ def close_need(need_id, actor: Actor, outcome: str, note: str = "", now: dt.date
     return after
 
 
+def plan_addressing(need_id) -> dict | None:
+    """A submitted or approved plan that addresses this need (its id and title), or None: such a need stays, as the
+    plan under approval or in force names it (one query)."""
+    return TrainingPlan._get_collection().find_one({"needs": need_id, "status": {"$in": ["pending", "approved"]}},
+                                                   {"title": 1})
+
+
 def plan_approved(plan_id, now: dt.datetime) -> None:
     """Once a plan is approved, the open needs it addresses are planned (and name the plan); audited."""
     raw = TrainingPlan._get_collection().find_one({"_id": plan_id}, {"needs": 1}) or {}
@@ -135,12 +145,23 @@ def _session(session_id, fields: dict) -> dict:
 
 
 def _tally(lines) -> str:
-    """Attendance as the audit trail keeps it: how many present, late and absent."""
+    """Attendance as the audit trail keeps it: how many present (✓), late (◷) and absent (✗), in signs rather than
+    words, so that the trail reads the same whatever the reader's language.
+
+    >>> _tally([{"status": "present"}, {"status": "present"}, {"status": "absent"}])
+    '✓ 2 · ◷ 0 · ✗ 1'
+    """
     counts = {key: 0 for key, _label in ATTENDANCE_MARKS}
     for line in lines or []:
         if line.get("status") in counts:
             counts[line["status"]] += 1
-    return ", ".join(f"{key} {n}" for key, n in counts.items())
+    return " · ".join(f"{TALLY_SIGNS[key]} {n}" for key, n in counts.items())
+
+
+def _with_results(session_id) -> set:
+    """The people who have an assessment attempt or have given feedback in this session (two queries)."""
+    return {*TrainingAssessment._get_collection().distinct("employee", {"session": session_id}),
+            *TrainingFeedback._get_collection().distinct("employee", {"session": session_id})}
 
 
 def mark_attendance(session_id, actor: Actor, marks: dict, notes: dict | None = None,
@@ -170,6 +191,14 @@ def mark_attendance(session_id, actor: Actor, marks: dict, notes: dict | None = 
         lines.append({"employee": person, "status": mark, **({"note": note} if note else {})})
     if cells:
         raise SheetRefused(_l("Mark every participant; nothing was saved."), cells)
+    absent = [line["employee"] for line in lines if line["status"] not in ATTENDED]
+    kept = set(absent) & _with_results(session_id) if absent else set()
+    if kept:
+        names = {e["_id"]: e.get("name", "") for e in Employee._get_collection().find({"_id": {"$in": list(kept)}},
+                                                                                     {"name": 1})}
+        raise SheetRefused(_l("Correct the rows marked; nothing was saved."), {
+            str(person): _l("%(name)s already has assessment results or feedback in this session, so they attended: "
+                            "mark them present or late.", name=names.get(person, "")) for person in kept})
     _before, after = audit.guarded_change(
         TrainingSession, session_id, "status", ["planned", "held"],
         {"attendance": lines, "status": "held", "attendance_taken_at": now, "attendance_taken_by": actor.name},
@@ -194,6 +223,7 @@ def cancel_session(session_id, actor: Actor, reason: str, now: dt.datetime | Non
                                           {"status": "cancelled", "cancel_reason": reason}, actor.username, now)
     if after is None:
         raise Refused(_l("Only a planned session (no attendance taken) can be cancelled."))
+    audit.record_state(TrainingSession, after, "cancel_reason", None, reason, actor.username)
     start = settings.to_local(after.get("start"))
     notify.post([(after.get("participants") or [], "training_cancelled",
                   {"title": after.get("title", ""), "date": f"{start:%Y-%m-%d %H:%M}" if start else ""},
@@ -211,7 +241,9 @@ def pass_mark_of(session_raw: dict) -> int:
 
 def sheet_rows(session_raw: dict) -> list[dict]:
     """One row per participant for the scores sheet: their attendance, attempts so far, and what may be entered
-    now (`state`: first, retake, passed, absent or unmarked). Two queries."""
+    now (`state`: first, retake, passed, absent or unmarked). The attendance mark is read first: only those present
+    or late are assessed, at the first attempt as at a retake. A failed last attempt whose retake was never opened
+    (a save cut short) gets its retake opened here. Two queries (and a write for such a retake)."""
     participants = session_raw.get("participants") or []
     marks = {line.get("employee"): line.get("status") for line in session_raw.get("attendance") or []}
     people = {e["_id"]: e for e in Employee._get_collection().find({"_id": {"$in": participants}},
@@ -227,20 +259,38 @@ def sheet_rows(session_raw: dict) -> list[dict]:
         mark = marks.get(person)
         if passed is not None:
             state = "passed"
-        elif retake is not None:
-            state = "retake"
-        elif mine:
-            state = "retake"  # a failed attempt whose retake is still being opened
-        elif mark in ATTENDED:
-            state = "first"
-        else:
+        elif mark not in ATTENDED:
             state = "absent" if mark == "absent" else "unmarked"
+        elif mine:
+            state = "retake"
+            if retake is None:
+                retake = _reopen_retake(session_raw, person, mine)
+        else:
+            state = "first"
         info = people.get(person) or {}
         rows.append({"key": str(person), "employee": person, "name": info.get("name", ""),
                      "employee_no": info.get("employee_no", ""), "mark": mark, "attempts": mine, "state": state,
-                     "open": retake, "passed": passed,
+                     "open": retake if state == "retake" else None, "passed": passed,
                      "attempt": retake["attempt"] if retake else (len(mine) + 1 if state != "passed" else None)})
     return rows
+
+
+def _reopen_retake(session_raw: dict, person, mine: list[dict]) -> dict | None:
+    """Open the retake after a failed last attempt that has none (its save was cut short); whoever opens it first
+    wins. The open attempt, or None when a later attempt exists that is not open."""
+    last = max(a.get("attempt") or 0 for a in mine)
+    if next((a for a in mine if a.get("attempt") == last), {}).get("status") != "failed":
+        return None
+    with contextlib.suppress(NotUniqueError):
+        TrainingAssessment(session=session_raw["_id"], employee=person, attempt=last + 1, status="retake_open",
+                           owner_unit=session_raw.get("owner_unit"),
+                           method=session_raw.get("assessment_method") or "exam").save()
+    opened = TrainingAssessment._get_collection().find_one({"session": session_raw["_id"], "employee": person,
+                                                            "attempt": last + 1})
+    if opened is None or opened.get("status") != "retake_open":
+        return None
+    mine.append(opened)
+    return opened
 
 
 def parse_score(text: str) -> tuple[Decimal | None, object | None]:
@@ -265,15 +315,17 @@ def parse_score(text: str) -> tuple[Decimal | None, object | None]:
 
 
 def record_scores(session_id, actor: Actor, scores: dict, now: dt.datetime | None = None) -> dict:
-    """Enter the scores of the participants' open attempts at once (FSS 5(4)). Every cell is checked first: a bad
-    one is answered on its row and nothing is saved. A pass issues the certificate; a fail opens the retake (the
-    next attempt) until passed. Returns how many passed and failed."""
+    """Enter the scores of the participants' open attempts at once (FSS 5(4)). Every cell is checked first (the
+    attendance mark, the score, the attempt to write and the retake a fail would open): a bad one is answered on
+    its row and nothing is saved. A pass issues the certificate; a fail opens the retake (the next attempt) until
+    passed. Returns how many passed and failed."""
     now = now or utcnow()
     raw = _session(session_id, {"participants": 1, "attendance": 1, "status": 1, "pass_mark": 1, "owner_unit": 1,
                                 "assessment_method": 1, "title": 1})
     if raw.get("status") != "held":
         raise Refused(_l("Scores are entered once attendance has been taken (the session is held)."))
     rows = {row["key"]: row for row in sheet_rows(raw)}
+    mark = pass_mark_of(raw)
     cells: dict[str, object] = {}
     todo = []
     for key, text in scores.items():
@@ -285,10 +337,13 @@ def record_scores(session_id, actor: Actor, scores: dict, now: dt.datetime | Non
             cells[key] = _l("Only participants of this session are assessed.")
         elif row["state"] == "passed":
             cells[key] = _l("%(name)s has passed: no further score is entered.", name=row["name"])
-        elif row["state"] not in ("first", "retake") or (row["state"] == "retake" and row["open"] is None):
+        elif row["state"] not in ("first", "retake"):
             cells[key] = _l("Only those who attended (present or late) are assessed.")
+        elif row["state"] == "retake" and row["open"] is None:
+            cells[key] = _l("The attempts of %(name)s changed meanwhile: open the sheet again.", name=row["name"])
         else:
             score, problem = parse_score(text)
+            problem = problem or _attempt_problem(raw, row, score, mark, actor)
             if problem is not None:
                 cells[key] = problem
             else:
@@ -297,7 +352,6 @@ def record_scores(session_id, actor: Actor, scores: dict, now: dt.datetime | Non
         raise SheetRefused(_l("Some scores need correcting; nothing was saved."), cells)
     if not todo:
         raise Refused(_l("Enter at least one score."))
-    mark = pass_mark_of(raw)
     done = {"passed": 0, "failed": 0}
     for row, score in todo:
         passed = _score(raw, row, score, mark, actor, now)
@@ -305,43 +359,79 @@ def record_scores(session_id, actor: Actor, scores: dict, now: dt.datetime | Non
     return done
 
 
-def _score(session: dict, row: dict, score: Decimal, mark: int, actor: Actor, now: dt.datetime) -> bool:
-    """One attempt's score: the first attempt is created, a retake's open record is filled in by a conditional
-    update; a pass takes the next certificate number in the same write (so a trainee never gets two), a fail
-    opens the next attempt."""
-    today = settings.local_today(now)
+def _attempt_docs(session: dict, row: dict, score: Decimal, mark: int, actor: Actor,
+                  today: dt.date) -> tuple[dict, TrainingAssessment | None, TrainingAssessment | None]:
+    """What a score writes: the fields of the attempt, the first attempt to create (None for a retake, which is
+    filled in) and the retake a fail opens (None for a pass). Nothing is saved, no certificate number taken."""
     passed = score >= mark
     sets = {"score": float(score), "pass_mark": mark, "passed": passed, "status": "passed" if passed else "failed",
             "method": session.get("assessment_method") or "exam", "assessed_on": reminders.day(today),
             "assessed_by": actor.name}
+    attempt = row["open"]["attempt"] if row["open"] is not None else 1
+    first = None
+    if row["open"] is None:
+        first = TrainingAssessment(session=session["_id"], employee=row["employee"], attempt=1,
+                                   owner_unit=session.get("owner_unit"),
+                                   **{k: v for k, v in sets.items() if k not in ("score", "assessed_on")},
+                                   score=score, assessed_on=today)
+    retake = None if passed else TrainingAssessment(session=session["_id"], employee=row["employee"],
+                                                    attempt=attempt + 1, owner_unit=session.get("owner_unit"),
+                                                    status="retake_open", method=sets["method"])
+    return sets, first, retake
+
+
+def _attempt_problem(session: dict, row: dict, score: Decimal, mark: int, actor: Actor):
+    """Why this score cannot be written (in words for its row), or None: the attempt and the retake it would open
+    are validated, and the retake's number must still be free."""
+    _sets, first, retake = _attempt_docs(session, row, score, mark, actor, settings.local_today())
+    attempt = row["open"]["attempt"] if row["open"] is not None else 1
+    if any((a.get("attempt") or 0) > attempt for a in row["attempts"]):
+        return _l("The attempts of %(name)s changed meanwhile: open the sheet again.", name=row["name"])
+    for document in (first, retake):
+        if document is None:
+            continue
+        try:
+            document.validate()
+        except ValidationError as exc:
+            return next(iter(flatten_errors(exc).values()))
+    return None
+
+
+def _score(session: dict, row: dict, score: Decimal, mark: int, actor: Actor, now: dt.datetime) -> bool:
+    """One attempt's score: the first attempt is created, a retake's open record is filled in by a conditional
+    update (its score audited); a pass takes the next certificate number in the same write (so a trainee never gets
+    two), a fail opens the next attempt."""
+    today = settings.local_today(now)
+    sets, first, retake = _attempt_docs(session, row, score, mark, actor, today)
+    passed = sets["passed"]
     if passed:
         sets["certificate_no"] = next_number(CERTIFICATE_PREFIX, today.year)
         sets["pass_key"] = pass_key(session["_id"], row["employee"])
     race = Refused(_l("Someone else entered a score for %(name)s at the same moment: open the sheet again.",
                       name=row["name"]))
-    if row["open"] is None:
-        try:
-            TrainingAssessment(session=session["_id"], employee=row["employee"], attempt=1,
-                               owner_unit=session.get("owner_unit"),
-                               **{k: v for k, v in sets.items() if k not in ("score", "assessed_on")},
-                               score=score, assessed_on=today).save()
-        except NotUniqueError:
-            raise race from None
-        attempt = 1
-    else:
-        try:
-            _before, after = audit.guarded_change(TrainingAssessment, row["open"]["_id"], "status", ["retake_open"],
-                                                  sets, actor.username, now)
-        except DuplicateKeyError:
-            raise race from None
-        if after is None:
-            raise race
-        attempt = row["open"]["attempt"]
-    if not passed:
-        with contextlib.suppress(NotUniqueError):  # opened already by whoever entered the same fail
-            TrainingAssessment(session=session["_id"], employee=row["employee"], attempt=attempt + 1,
-                               owner_unit=session.get("owner_unit"), status="retake_open",
-                               method=sets["method"]).save()
+    try:
+        if first is not None:
+            if passed:
+                first.certificate_no = sets["certificate_no"]
+            try:
+                first.save()
+            except NotUniqueError:
+                raise race from None
+        else:
+            try:
+                _before, after = audit.guarded_change(TrainingAssessment, row["open"]["_id"], "status",
+                                                      ["retake_open"], sets, actor.username, now)
+            except DuplicateKeyError:
+                raise race from None
+            if after is None:
+                raise race
+            audit.record_state(TrainingAssessment, after, "score", None, str(score), actor.username)
+        if retake is not None:
+            with contextlib.suppress(NotUniqueError):  # opened already by whoever entered the same fail
+                retake.save()
+    except ValidationError as exc:
+        raise Refused(_l("The score of %(name)s could not be saved: %(problem)s", name=row["name"],
+                         problem=next(iter(flatten_errors(exc).values())))) from None
     return passed
 
 
@@ -402,6 +492,35 @@ def may_give_feedback(session_raw: dict, employee_id, given: set) -> bool:
         return False
     return any(line.get("employee") == employee_id and line.get("status") in ATTENDED
                for line in session_raw.get("attendance") or [])
+
+
+# ---- whose results a user reads (DOMAIN 1) ---------------------------------------------------------------------
+def trainees_seen() -> set | None:
+    """The people whose attendance, assessments and feedback the signed-in user reads (None: everyone). HR, Admin
+    and Auditor read everyone's; a department head those of the people of the units they head (by the trainee's
+    own unit, as the board does) and their own; everyone else, Clerks included, their own only. Read once per
+    request: two or three queries for a head, none otherwise."""
+    from portal.conduct import headed_units
+    from portal.security import request_cache
+
+    roles = scope.role_names()
+    if roles & ALL_SEEING:
+        return None
+    cache = request_cache()
+    if "training.trainees" not in cache:
+        me = scope.current_employee_id()
+        seen = {me} if me is not None else set()
+        units = headed_units() if "DeptHead" in roles else []
+        if units:
+            seen |= set(Employee._get_collection().distinct("_id", {"owner_unit": {"$in": units}}))
+        cache["training.trainees"] = seen
+    return cache["training.trainees"]
+
+
+def trainee_scope(field: str = "employee") -> Q | None:
+    """`trainees_seen()` as the query of a view whose records belong to a trainee (None: all of them)."""
+    seen = trainees_seen()
+    return None if seen is None else Q(**{f"{field}__in": sorted(seen)})
 
 
 # ---- the HR training board (BRD 7(3-4), MIC 培訓記錄與反饋) -------------------------------------------------------

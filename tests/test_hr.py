@@ -433,3 +433,73 @@ def test_hr_answers_feedback_and_a_named_submitter_is_told_DSC_4_4_2(db):
         hr.reply_feedback(reload(named), actor("hr"), "补充")
     assert [row["reply"] for row in hr.my_feedback(person("service_clerk").pk) if row["_id"] == named.pk] == [
         "班车下月起推迟半小时"]
+
+
+# ---- review of issue 7: what the trail keeps, and a hire taken over after a crash --------------------------------
+def audited(document, field: str) -> list[str]:
+    return [c.new for e in AuditEntry.objects(record_id=str(document.pk)).order_by("at") for c in e.changes
+            if c.field == field]
+
+
+def test_every_reply_to_feedback_is_kept_in_the_audit_trail_DSC_4_4_2(db):
+    named = EmployeeFeedback(topic="difficulty", content="打印机经常卡纸", employee=person("service_clerk")).save()
+    stale = reload(named)
+    hr.reply_feedback(reload(named), actor("hr"), "已报修")
+    with pytest.raises(Refused, match="Someone replied a moment ago"):  # written over a reply it never saw
+        hr.reply_feedback(stale, actor("hr"), "下周更换")
+    hr.reply_feedback(reload(named), actor("hr"), "下周更换新打印机")
+    assert reload(named).reply == "下周更换新打印机"
+    assert audited(named, "reply") == ["已报修", "下周更换新打印机"]  # the first reply is not lost
+    hr.close_feedback(reload(named), actor("hr"))
+    with pytest.raises(Refused, match="Closed feedback"):
+        hr.reply_feedback(reload(named), actor("hr"), "补充")
+
+
+def test_the_reason_of_a_candidates_decision_is_kept_in_the_audit_trail_SOC_4_1(db):
+    offered = candidate()
+    hr.offer(offered, actor("hr"), "月薪 8000 元，试用期三个月")
+    hr.reject(reload(offered), actor("hr"), "背景调查未通过")
+    assert audited(offered, "decision_reason") == ["月薪 8000 元，试用期三个月", "背景调查未通过"]
+    assert audited(offered, "decision") == ["pending", "offer", "rejected"]  # created, then decided
+
+
+def crashed_hire(app, offered: Candidate, data: dict, minutes_ago: int = 20) -> Employee:
+    """A hire that claimed the candidate, saved the employee and the login, and died before finishing."""
+    then = reminders.utcnow() - dt.timedelta(minutes=minutes_ago)
+    hr._claim(offered.pk, actor("hr"), then)
+    employee = Employee(employee_no=data["employee_no"], name=offered.name, email=data["email"],
+                        owner_unit=unit("BR-SALES"), status="probation", staff_kind="sales",
+                        hire_date=local_today()).save()
+    hr._link_employee(offered.pk, employee.pk, then)
+    with app.app_context():
+        user = app.appbuilder.sm.add_user(data["username"], "浩", "孙", data["email"],
+                                          [app.appbuilder.sm.find_role("Employee")], "Initial-12345")
+    user.employee = employee
+    user.save()
+    return employee
+
+
+def test_a_hire_taken_over_after_a_crash_makes_one_employee_and_one_login_SOC_4_1(app, db):
+    offered = candidate("offer")
+    data = hire_data()
+    dead = crashed_hire(app, offered, data)
+    assert reload(offered).employee.pk == dead.pk  # named on the candidate as soon as it was saved
+    with app.app_context():
+        hired = hr.hire(offered.pk, actor("hr"), data, app.appbuilder.sm)  # the same number and user name again
+    assert Employee.objects(employee_no=data["employee_no"]).count() == 1 and Employee.objects(pk=dead.pk).count() == 0
+    assert [u.employee.pk for u in PortalUser.objects(username=data["username"])] == [hired.employee.pk]
+    assert (reload(offered).decision, reload(offered).employee.pk) == ("hired", hired.employee.pk)
+    assert Onboarding.objects(candidate=offered.pk).count() == 1
+
+
+def test_a_crashed_hires_employee_in_use_by_now_is_not_hired_twice_SOC_4_1(app, db):
+    from models.training import TrainingNeed
+
+    offered = candidate("offer")
+    dead = crashed_hire(app, offered, hire_data())
+    TrainingNeed(employee=dead, topic="入职培训").save()  # someone already works with the record
+    for _attempt in range(2):
+        with app.app_context(), pytest.raises(Refused, match="finish that hire by hand"):
+            hr.hire(offered.pk, actor("hr"), hire_data(), app.appbuilder.sm)
+        assert (reload(offered).decision, reload(offered).employee.pk) == ("offer", dead.pk)
+    assert Employee.objects(name=offered.name).count() == 1

@@ -21,6 +21,7 @@ from models.hr import (
     CompensationProfile,
     EmployeeFeedback,
     Onboarding,
+    PlanLine,
     RecruitmentPlan,
 )
 from models.org import Employee
@@ -429,3 +430,19 @@ def test_a_new_object_id_answers_404_on_every_hr_record_page(as_role, db):
     admin = as_role("Admin")
     for _document, route in RECORDS:
         assert admin.get(f"/{route}/show/{ObjectId()}").status_code == 404
+
+
+def test_the_candidate_search_offers_no_recruitment_plan_of_another_unit_DOMAIN_1(as_role, db):
+    today = local_today()
+    theirs = RecruitmentPlan(title="销售部秘密扩编计划", owner_unit=unit("BR-SALES"), channels=["job_sites"],
+                             start=today, end=today + dt.timedelta(days=30), status="approved",
+                             lines=[PlanLine(title="大客户经理", headcount=1)]).save()
+    hired_for = candidate(plan=theirs)
+    clerk = as_role("service_clerk")
+    page = text(clerk.get("/candidates/list/"))  # not even among the plan filter's options (inside a script)
+    assert str(theirs.pk) not in page and theirs.title.encode("unicode_escape").decode() not in page
+    assert clerk.get(f"/lookup/recruitment_plan/?q={theirs.title}").get_json()["results"] == []
+    hr = as_role("HR")
+    assert [r["id"] for r in hr.get(f"/lookup/recruitment_plan/?q={theirs.title}").get_json()["results"]] == [
+        str(theirs.pk)]
+    assert hired_for.name in text(hr.get(f"/candidates/list/?_flt_0_plan={theirs.number}"))

@@ -463,3 +463,110 @@ def test_a_session_page_costs_the_same_with_five_or_twenty_five_participants(app
         hr.get(url)
         costs.append(data_round_trips(counter))
     assert costs[0] == costs[1], costs
+
+
+# ---- review of issue 7 -------------------------------------------------------------------------------------------
+def test_results_follow_the_trainee_not_the_sessions_unit_DOMAIN_1(as_role, db):
+    item = held(people=("sales_rep", "service_clerk"), owner_unit=unit("BR-CS"))
+    scores(item, sales_rep="88", service_clerk="50")
+    rep = TrainingAssessment.objects(session=item.pk, employee=person("sales_rep").pk).get()
+    clerk = TrainingAssessment.objects(session=item.pk, employee=person("service_clerk").pk, attempt=1).get()
+    TrainingFeedback(session=item, employee=person("sales_rep"), content_rating=5, trainer_rating=5,
+                     usefulness_rating=4).save()
+    rated = TrainingFeedback.objects(session=item.pk).get()
+    own_unit = as_role("service_clerk")  # a Clerk of the session's unit: their own results only
+    for url in (f"/training-assessments/show/{rep.pk}", f"/training-assessments/certificate/{rep.pk}",
+                f"/training-feedback/show/{rated.pk}"):
+        assert own_unit.get(url).status_code == 404, url
+    assert own_unit.get(f"/training-assessments/show/{clerk.pk}").status_code == 200
+    assert rep.certificate_no not in text(own_unit.get("/training-assessments/list/"))
+    page = text(own_unit.get(f"/training-sessions/show/{item.pk}"))
+    assert "50.0" in page and "88.0" not in page and rows_of(page, "Attendance") == 1  # their own row
+    head = as_role("sales_head")  # heads the trainee's unit, not the session's
+    for url in (f"/training-assessments/show/{rep.pk}", f"/training-assessments/certificate/{rep.pk}",
+                f"/training-feedback/show/{rated.pk}"):
+        assert head.get(url).status_code == 200, url
+    assert head.get(f"/training-assessments/show/{clerk.pk}").status_code == 404
+    session_head = text(as_role("service_head").get(f"/training-sessions/show/{item.pk}"))
+    assert "50.0" in session_head and "88.0" not in session_head  # the rows of their own unit's trainee
+    assert rows_of(session_head, "Attendance") == 1
+    everyone = text(as_role("HR").get(f"/training-sessions/show/{item.pk}"))
+    assert "50.0" in everyone and "88.0" in everyone and rows_of(everyone, "Attendance") == 2
+
+
+def rows_of(page: str, panel: str) -> int:
+    """How many rows a related panel of a record's page shows (its badge)."""
+    return int(re.search(rf'</i> {panel} <span class="badge">(\d+)</span>', page).group(1))
+
+
+def mentions(page: str, record) -> bool:
+    """Whether a page names the record: its id, or its title as HTML or inside the search form's script."""
+    title = record.title
+    return str(record.pk) in page or title in page or title.encode("unicode_escape").decode() in page
+
+
+def test_the_search_forms_offer_no_plan_or_session_of_another_unit_DOMAIN_1(as_role, db):
+    other = plan(unit_code="BR-SALES", year=2033, title="销售部内部培训计划甲")
+    hidden = held(people=("sales_rep",), owner_unit=unit("BR-SALES"), title="销售部内部培训乙")
+    scores(hidden, sales_rep="90")
+    clerk = as_role("service_clerk")
+    for url in ("/training-sessions/list/", "/training-assessments/list/", "/training-feedback/list/"):
+        page = text(clerk.get(url))
+        assert not mentions(page, other) and not mentions(page, hidden), url  # not even among the filter's options
+    assert clerk.get(f"/lookup/training_plan/?q={other.title}").get_json()["results"] == []
+    assert clerk.get(f"/lookup/training_session/?q={hidden.title}").get_json()["results"] == []
+    hr = as_role("HR")  # the search still finds them by name for those who see them
+    assert [r["id"] for r in hr.get(f"/lookup/training_plan/?q={other.title}").get_json()["results"]] == [
+        str(other.pk)]
+    listed = text(hr.get(f"/training-assessments/list/?_flt_0_session={hidden.title}"))
+    assert TrainingAssessment.objects(session=hidden.pk).get().certificate_no in listed
+
+
+def test_the_attendance_sheet_keeps_someone_with_results_attended_on_their_row_FSS_5_4_3(as_role, db):
+    item = held(people=("sales_rep", "sales_clerk"))
+    scores(item, sales_rep="30")
+    hr = as_role("HR")
+    sheet = f"/training-sessions/attendance/{item.pk}"
+    response = hr.post_form(sheet, {f"mark-{person('sales_rep').pk}": "absent",
+                                    f"mark-{person('sales_clerk').pk}": "absent"})
+    page = text(response)
+    assert response.status_code == 422 and "Correct the rows marked; nothing was saved." in page
+    row = re.search(rf'<tr class="danger" data-employee="{person("sales_rep").pk}">.*?</tr>', page, re.S).group(0)
+    assert "孙浩 already has assessment results or feedback in this session" in row
+    assert [m.status for m in item.reload().attendance] == ["present", "present"]
+    TrainingAssessment._get_collection().delete_many({"session": item.pk, "status": "retake_open"})  # cut short
+    scores_page = text(hr.get(f"/training-sessions/scores/{item.pk}"))
+    assert f'name="score-{person("sales_rep").pk}"' in scores_page and "Attempt 2" in scores_page
+
+
+def test_a_need_in_a_submitted_or_approved_plan_cannot_be_deleted_BRD_7_2_1(as_role, db):
+    from portal import approvals
+
+    need = training.raise_need(person("service_clerk"), "电话礼仪")
+    item = plan(status="draft", needs=[need])
+    approvals.submit(item, actor("hr"))
+    hr = as_role("HR")
+    hr.post_form(f"/training-needs/delete/{need.pk}", {}, form_url="/training-needs/list/")
+    assert TrainingNeed.objects(pk=need.pk).count() == 1 and [n.pk for n in item.reload().needs] == [need.pk]
+    loose = training.raise_need(person("service_clerk"), "表格技能")
+    draft = plan(year=2034, status="draft", needs=[loose])
+    hr.post_form(f"/training-needs/delete/{loose.pk}", {}, form_url="/training-needs/list/")
+    assert TrainingNeed.objects(pk=loose.pk).count() == 0 and draft.reload().needs == []  # a draft lets it go
+
+
+def test_the_plan_form_reads_its_needs_labels_in_one_query_each_BRD_7_2_1(app, counter, as_role, db):
+    hr = as_role("HR")
+    staff = list(Employee.objects(status__ne="left").order_by("employee_no").limit(12))
+    training.raise_need(staff[0], "两人需求")
+    training.raise_need(staff[1], "两人需求")
+    hr.get("/training-plans/add")
+    counter.reset()
+    page = text(hr.get("/training-plans/add"))
+    few = data_round_trips(counter)
+    assert f"两人需求 · {staff[1].name}" in page
+    for employee in staff[2:]:
+        training.raise_need(employee, "十二人需求")
+    counter.reset()
+    page = text(hr.get("/training-plans/add"))
+    assert data_round_trips(counter) == few, counter.by_collection()
+    assert f"十二人需求 · {staff[11].name}" in page

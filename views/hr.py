@@ -29,7 +29,7 @@ from models.hr import (
 )
 from models.org import Employee, Position
 from portal import hr, scope, settings, uploads
-from portal.compat import AttachmentField, PortalMongoInterface, format_money
+from portal.compat import AttachmentField, PortalMongoInterface, format_money, register_lookup
 from portal.modelview import STAMPS, PortalModelView, ScopedModelView, input_field
 from views.approvals import APPROVAL, ApprovableView
 from views.org import my_employee
@@ -132,6 +132,11 @@ class RecruitmentPlanView(ApprovableView):
         context["links"] = [self.link("CandidateView.add", "Candidate", _l("New candidate for this plan"),
                                       "fa-user-plus", when=item.status == "approved", plan=item.pk)]
         return context
+
+
+# a candidate list's search names a plan by its number or title, among the plans the user may open
+register_lookup("recruitment_plan", RecruitmentPlan, "number", "title",
+                restrict=lambda: RecruitmentPlanView.scope_for_user())
 
 
 # ---- candidates and the hire (DSC 4(1)2, SOC 4.1) ----------------------------------------------------------------

@@ -9,8 +9,8 @@ import datetime as dt
 from bson import ObjectId
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
-from flask_appbuilder.fields import QuerySelectField
-from flask_appbuilder.fieldwidgets import Select2Widget
+from flask_appbuilder.fields import QuerySelectField, QuerySelectMultipleField
+from flask_appbuilder.fieldwidgets import Select2ManyWidget, Select2Widget
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from mongoengine import Q, ValidationError
@@ -39,13 +39,13 @@ from models.training import (
 )
 from portal import registry, scope, settings, training, uploads
 from portal.approvals import Refused
-from portal.compat import FilterEqual, FilterNotEqual, PortalMongoInterface
+from portal.compat import FilterEqual, FilterNotEqual, PortalMongoInterface, register_lookup
 from portal.modelview import STAMPS, ScopedModelView, input_field
 from portal.scope import ScopeFilter
 from views.approvals import APPROVAL, ApprovableView
 from views.org import my_employee
 
-ALL_SEEING = frozenset({"Admin", "Auditor", "HR"})
+ALL_SEEING = training.ALL_SEEING
 _RECORD_CLAUSES = ("MIC 培訓管理/培訓記錄與反饋/1", "BRD 7(4)3", "FSS 6(1)4")
 
 
@@ -98,7 +98,7 @@ class TrainingNeedView(ScopedModelView):
         super().pre_update(item)
 
     def pre_delete(self, item):
-        if item.status != "open":
+        if item.status != "open" or training.plan_addressing(item.pk) is not None:
             raise ValidationError(gettext("Only an open need that no plan addresses can be deleted."))
 
     def show_context(self, item) -> dict:
@@ -130,6 +130,13 @@ def _live_needs_in_scope():
     return q if mine is None else q & mine
 
 
+def _live_needs() -> list:
+    """The plan form's needs with the person and unit each is for, read in one query each (not one per option)."""
+    rows = list(TrainingNeed.objects(_live_needs_in_scope()).order_by("-created_at").limit(1000))
+    TrainingNeedView.datamodel.prefetch(rows, ["employee", "owner_unit"])
+    return rows
+
+
 # ---- annual plans (BRD 7(2)) ------------------------------------------------------------------------------------
 class TrainingPlanView(ApprovableView):
     """A unit's annual training plan: goals and courses (topic, content, method, month, trainer, budget) from its
@@ -151,7 +158,9 @@ class TrainingPlanView(ApprovableView):
     order_columns = ["year", "title", "budget_total", "status", "submitted_at"]
     base_order = ("year", "desc")
     add_columns = edit_columns = ["year", "owner_unit", "title", "goals", "courses", "needs"]
-    add_form_query_rel_fields = edit_form_query_rel_fields = {"needs": [["id", ScopeFilter, _live_needs_in_scope]]}
+    add_form_extra_fields = edit_form_extra_fields = {
+        "needs": QuerySelectMultipleField(_l("Needs addressed"), query_func=_live_needs, get_pk_func=lambda n: n.pk,
+                                          validators=[wtv.Optional()], widget=Select2ManyWidget())}
     label_columns = {"owner_unit": _l("Org unit")}
     description_columns = {
         "owner_unit": _l("The unit the plan is for: its head reviews it, then the branch leader approves it."),
@@ -193,6 +202,9 @@ class TrainingPlanView(ApprovableView):
         return context
 
 
+register_lookup("training_plan", TrainingPlan, None, "title", restrict=lambda: TrainingPlanView.scope_for_user())
+
+
 def _needs_of(item: TrainingPlan) -> list[dict]:
     """The needs a plan addresses with the person (or unit) each is for: two queries, whatever their number."""
     ids = [ref_id(need) for need in item._data.get("needs") or [] if need is not None]
@@ -232,7 +244,8 @@ class TrainingSessionView(ScopedModelView):
                                   "start", "end", "place", "content", "participants", "materials", "assessment_method",
                                   "pass_mark", "cost", "effect_evaluation", "lessons"]
     add_form_query_rel_fields = edit_form_query_rel_fields = {
-        "plan": [["status", FilterEqual, "approved"]], "participants": [["status", FilterNotEqual, "left"]]}
+        "plan": [["status", FilterEqual, "approved"], ["id", ScopeFilter, lambda: TrainingPlanView.scope_for_user()]],
+        "participants": [["status", FilterNotEqual, "left"]]}
     label_columns = {"owner_unit": _l("Org unit"), "headcount": _l("Participants")}
     description_columns = {
         "plan": _l("The approved plan this session carries out; leave empty for a session outside the plan."),
@@ -277,18 +290,23 @@ class TrainingSessionView(ScopedModelView):
 
     def show_context(self, item) -> dict:
         me = scope.current_employee_id()
-        full = self.may_change(item)  # participants and the trainer read only their own rows
+        full = self.may_change(item)
+        seen = training.trainees_seen()  # HR, Admin, Auditor every row; a head their units' trainees; others their own
+
+        def shown(pid) -> bool:
+            return seen is None or pid in seen
+
         people = {p.pk: p for p in item.participants or [] if p is not None}
         marks = {ref_id(m._data.get("employee")): m for m in item.attendance or []}
         attendance = [{"link": None, "cells": [str(person), choice_label(ATTENDANCE_MARKS, getattr(
             marks.get(pid), "status", None)) or gettext("not marked"), getattr(marks.get(pid), "note", None) or ""]}
-            for pid, person in people.items() if full or pid == me]
+            for pid, person in people.items() if shown(pid)]
         attempts = [{"link": url_for("TrainingAssessmentView.show", pk=row["_id"]),
                      "cells": [str(people.get(row["employee"], "")), f"#{row['attempt']}",
                                "" if row.get("score") is None else str(row["score"]),
                                choice_label(ASSESSMENT_STATUSES, row.get("status")), row.get("certificate_no") or ""]}
                     for row in TrainingAssessment._get_collection().find({"session": item.pk}).sort(
-                        [("employee", 1), ("attempt", 1)]) if full or row["employee"] == me]
+                        [("employee", 1), ("attempt", 1)]) if shown(row["employee"])]
         feedback = training.feedback_summary([item.pk]).get(item.pk)
         given = {f["session"] for f in TrainingFeedback._get_collection().find(
             {"session": item.pk, "employee": me}, {"session": 1})} if me else set()
@@ -390,7 +408,7 @@ class TrainingSessionView(ScopedModelView):
                               **done), "success")
                 return redirect(url_for("TrainingSessionView.scores", pk=item.pk))
         raw = TrainingSession._get_collection().find_one({"_id": item.pk}, {
-            "participants": 1, "attendance": 1, "status": 1, "pass_mark": 1, "assessment_method": 1})
+            "participants": 1, "attendance": 1, "status": 1, "pass_mark": 1, "assessment_method": 1, "owner_unit": 1})
         rows = training.sheet_rows(raw)
         for row in rows:
             row["typed"], row["error"] = typed.get(row["key"], ""), cells.get(row["key"])
@@ -410,6 +428,10 @@ class TrainingSessionView(ScopedModelView):
         record = training.employee_record(me) if me else None
         return self.render_template("portal/training/mine.html", title=gettext("My trainings"), record=record,
                                     person=my_employee(), **_record_helpers())
+
+
+register_lookup("training_session", TrainingSession, None, "title",
+                restrict=lambda: TrainingSessionView.scope_for_user())
 
 
 def _materials(item: TrainingSession) -> list[dict]:
@@ -440,6 +462,11 @@ class TrainingAssessmentView(ScopedModelView):
     exclude_route_methods = {"download", "add", "edit", "delete", "action", "action_post"}
     regulation_clauses = ("FSS 5(4)1", "FSS 5(4)2", "FSS 5(4)3", "BRD 7(4)1", "MIC 培訓管理/培訓實施/3",
                           "MIC 培訓管理/培訓記錄與反饋/1")
+
+    @classmethod
+    def scope_for_user(cls):
+        """By the trainee, not the session's unit: one's own results; a head's, those of their units' people."""
+        return training.trainee_scope()
     show_template = "portal/record_show.html"
     list_title = show_title = _l("Assessments and certificates")
     list_columns = ["session", "employee", "attempt", "method", "score", "pass_mark", "status", "certificate_no"]
@@ -523,6 +550,11 @@ class TrainingFeedbackView(ScopedModelView):
     scope_all_roles = ALL_SEEING
     exclude_route_methods = {"download", "edit", "delete", "action", "action_post"}
     regulation_clauses = ("BRD 7(4)1", "BRD 7(4)2", "MIC 培訓管理/培訓記錄與反饋/2")
+
+    @classmethod
+    def scope_for_user(cls):
+        """By the trainee, not the session's unit: one's own feedback; a head's, that of their units' people."""
+        return training.trainee_scope()
     show_template = "portal/record_show.html"
     list_title = show_title = _l("Training feedback")
     add_title = _l("Give feedback on a training session")
