@@ -309,6 +309,10 @@ class PortalCRUDMixin:
 class PortalModelView(PortalCRUDMixin, ModelView):
     """A CRUD view over one collection, with the portal's fixes. Records are not scoped: reference data."""
 
+    # queries a list page makes beyond count, page, one per reference column and per small select and the navbar
+    # (PERFORMANCE.md): a fixed summary such as a completion rate; the list budget test allows exactly these
+    list_summary_queries = 0
+
     def __init__(self, **kwargs):
         if not isinstance(self.datamodel, PortalMongoInterface):
             raise TypeError(f"{type(self).__name__}.datamodel must be a PortalMongoInterface")

@@ -210,19 +210,3 @@ def test_the_sales_analysis_is_a_fixed_number_of_aggregations(counter, as_role, 
     assert re.search(r"<svg[^>]*>\s*<rect", page)  # bars drawn on the server
 
 
-LISTS = ["/orders/list/", "/contracts/list/", "/client-reports/list/", "/sales-plans/list/", "/work-reports/list/",
-         "/products/list/", "/stock/list/", "/stock-takes/list/", "/inspections/list/", "/suppliers/list/",
-         "/shipments/list/", "/carriers/list/", "/after-sales/list/", "/agents/list/", "/agent-tiers/list/",
-         "/remittances/list/", "/profit-distributions/list/"]
-
-
-@pytest.mark.parametrize("url", LISTS)
-@pytest.mark.parametrize("role", ["Admin", "Clerk"])
-def test_every_new_list_costs_count_page_and_one_query_per_reference_column(app, counter, as_role, url, role):
-    browser = as_role(role)
-    if browser.get(url).status_code == 403:
-        pytest.skip("not this role's page")
-    counter.reset()
-    browser.get(url)
-    settings = 1 if url == "/stock/list/" else 0  # the slow-moving days
-    assert data_round_trips(counter) <= list_budget(app, url, role) + settings, str(counter.by_collection())

@@ -157,8 +157,8 @@ def test_a_password_an_administrator_set_is_replaced_at_the_next_page(app, make_
         gated = session.get(path)
         assert gated.status_code == 302 and gated.headers["Location"].endswith("/resetmypassword/form"), path
     assert session.get("/lang/zh").status_code == 302 and session.get("/resetmypassword/form").status_code == 200
-    ok = session.post_form("/resetmypassword/form", {"old_password": "admin-chose-this-1",
-                                                     "password": "my-own-phrase-22", "conf_password": "my-own-phrase-22"})
+    mine = {"old_password": "admin-chose-this-1", "password": "my-own-phrase-22", "conf_password": "my-own-phrase-22"}
+    ok = session.post_form("/resetmypassword/form", mine)
     assert ok.status_code == 302 and not PortalUser.objects(pk=user.pk).get().must_change_password
     assert session.get("/users/userinfo/").status_code == 200
 

@@ -29,6 +29,7 @@ class ConfidentialityAgreementView(ScopedModelView):
 
     route_base = "/confidentiality-agreements"
     datamodel = PortalMongoInterface(ConfidentialityAgreement)
+    list_summary_queries = 1  # the expiry window setting, for the "expires soon" flag
     class_permission_name = "ConfidentialityAgreement"
     scope_unit_field = None  # no unit sees them: HR, Auditor and the employee only
     scope_owner_field = "employee"

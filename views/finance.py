@@ -80,6 +80,7 @@ class BudgetView(ApprovableView):
     """Budget lines per unit and year, approved by management (SOC 6.1); actual spend is the paid claims."""
 
     datamodel = PortalMongoInterface(Budget)
+    list_summary_queries = 2  # claimed and increased per line: one aggregation each
     class_permission_name = "Budget"
     scope_all_roles = frozenset({"Admin", "Auditor", "Finance"})
     regulation_clauses = ("DSC 5(1)1", "DSC 5(1)2", "DSC 5(1)3", "SOC 6.1")

@@ -295,6 +295,7 @@ class OnboardingView(ScopedModelView):
 
     route_base = "/onboarding"
     datamodel = PortalMongoInterface(Onboarding)
+    list_summary_queries = 1  # the employees' confidentiality agreements, one query for the page
     class_permission_name = "Onboarding"
     scope_unit_field = None  # HR, Auditor and the new hire only
     scope_owner_field = "employee"

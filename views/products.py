@@ -90,6 +90,7 @@ class StockItemView(ScopedModelView):
 
     route_base = "/stock"
     datamodel = PortalMongoInterface(StockItem)
+    list_summary_queries = 1  # the slow-moving days setting
     class_permission_name = "StockItem"
     regulation_clauses = ("DSC 3(4)2", "DSC 5(3)2", "MIC 產品管理/產品庫存管理/1", "MIC 產品管理/產品庫存管理/3",
                           "MIC 產品管理/產品質量控制/3")
