@@ -42,13 +42,19 @@ def field_error(field: str, message) -> ValidationError:
     return ValidationError(text, errors=errors)
 
 
+def absurd(number: Decimal) -> bool:
+    """NaN, an infinity or 10^13 and more: no amount or score a person means. Read from the exponent, because
+    `abs()` of a number like 1e999999999 overflows the decimal context."""
+    return not number.is_finite() or (number != 0 and number.adjusted() >= 13)
+
+
 def money(value) -> Decimal:
     """A CNY amount as a Decimal with two places (half up); never a float."""
     if isinstance(value, float):
         value = repr(value)
     try:
         amount = Decimal(value if value is not None else 0)
-        if not amount.is_finite() or abs(amount) >= 10**13:
+        if absurd(amount):
             raise ValueError(f"not an amount: {value!r}")
         return amount.quantize(CENT, rounding=ROUND_HALF_UP)
     except (InvalidOperation, TypeError) as exc:

@@ -42,7 +42,7 @@ from wtforms import (
 )
 from wtforms import validators as wtv
 
-from models.common import MoneyField, StaleRecord, choice_label, money
+from models.common import MoneyField, StaleRecord, absurd, choice_label, money
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def _coerce(datamodel, column: str, value: Any) -> Any:
             number = Decimal(value.strip())
         except InvalidOperation:
             return _BAD
-        return number if number.is_finite() and abs(number) < 10**13 else _BAD
+        return _BAD if absurd(number) else number
     if isinstance(field, me.DateField):
         from datetime import date
 
@@ -863,7 +863,7 @@ class LocalDateTimeField(Field):
 def _finite(form, field) -> None:
     """NaN, infinities and absurd magnitudes are not numbers a person means (and break range checks)."""
     data = field.data
-    if isinstance(data, Decimal) and (not data.is_finite() or abs(data) >= 10**13):
+    if isinstance(data, Decimal) and absurd(data):
         field.errors[:] = []
         raise wtv.StopValidation(gettext("Enter a number."))
 

@@ -16,7 +16,9 @@ BAD_FORM = {
     "name": "x" * 20000, "code": "\x00\x01", "version": "abc", "parent": "not-an-id", "head": "{'$ne': 1}",
     "deputy_heads": ["bad", "0" * 24], "owner_unit": "ffffffffffffffffffffffff", "hire_date": "2026-13-45",
     "kind": "nonsense", "rowid": ["bad", "0" * 24], "action": "nope", "lines-999999-amount": "x",
-    "amount": "1e999", "count": "9" * 50, "email": "@@", "password": "", "roles": "bad", "active": "maybe",
+    "amount": "1e999", "budget": "1e999999999", "score": "-1e999999999", "weight": "1e999999999",
+    "indicators-0-weight": "1e999999999", "bands-0-minimum": "1e999999999", "count": "9" * 50,
+    "email": "@@", "password": "", "roles": "bad", "active": "maybe",
 }
 
 
