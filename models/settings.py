@@ -44,6 +44,19 @@ DEFAULTS: dict[str, tuple[str, str, str, object]] = {
                                  _l("Days after the hire date when HR is told an onboarding checklist is incomplete")),
     "training_pass_mark": ("int", "60", "FSS 5(4)3",
                            _l("Pass mark of training assessments (out of 100) unless a session sets its own")),
+    # performance appraisal (DOMAIN 6): bonus coefficient x 100 per grade (FSS 6(4)1), calibration targets in percent
+    "appraisal_bonus_percent_a": ("int", "150", "FSS 6(4)1", _l("Bonus coefficient of grade A, in percent")),
+    "appraisal_bonus_percent_b": ("int", "120", "FSS 6(4)1", _l("Bonus coefficient of grade B, in percent")),
+    "appraisal_bonus_percent_c": ("int", "100", "FSS 6(4)1", _l("Bonus coefficient of grade C, in percent")),
+    "appraisal_bonus_percent_d": ("int", "80", "FSS 6(4)1", _l("Bonus coefficient of grade D, in percent")),
+    "appraisal_bonus_percent_e": ("int", "50", "FSS 6(4)1", _l("Bonus coefficient of grade E, in percent")),
+    "appraisal_target_share_a": ("int", "10", "BRD 6(1)1", _l("Calibration: target share of grade A, in percent")),
+    "appraisal_target_share_b": ("int", "20", "BRD 6(1)1", _l("Calibration: target share of grade B, in percent")),
+    "appraisal_target_share_c": ("int", "40", "BRD 6(1)1", _l("Calibration: target share of grade C, in percent")),
+    "appraisal_target_share_d": ("int", "20", "BRD 6(1)1", _l("Calibration: target share of grade D, in percent")),
+    "appraisal_target_share_e": ("int", "10", "BRD 6(1)1", _l("Calibration: target share of grade E, in percent")),
+    "appraisal_360_min_answers": ("int", "3", "FSS 6(3)3", _l("360-degree answers needed before the appraisee sees "
+                                                               "the averages (never fewer than 2)")),
 }
 MONEY_SETTINGS = tuple((key, label) for key, (kind, _v, _c, label) in DEFAULTS.items() if kind == "money")
 

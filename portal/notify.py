@@ -71,6 +71,16 @@ MESSAGES = {
     "feedback_answered": _l("HR answered your feedback %(title)s"),
     "training_retake": _l("%(name)s did not pass the assessment of %(title)s: a retake is open until passed"),
     "training_cancelled": _l("The training session %(title)s on %(date)s is cancelled"),
+    "appraisal_self": _l("Appraisal %(title)s is open: fill in your self-assessment by %(date)s"),
+    "appraisal_evaluate": _l("The appraisal of %(title)s waits for your evaluation (due %(date)s)"),
+    "appraisal_review": _l("The appraisal of %(title)s waits for the department review (due %(date)s)"),
+    "appraisal_reviewed": _l("The appraisal of %(title)s is reviewed: hold the feedback interview"),
+    "appraisal_result": _l("The result of your appraisal %(title)s is ready; you may appeal until %(date)s"),
+    "appraisal_appeal": _l("%(title)s: the employee appeals against the appraisal result; please decide by %(date)s"),
+    "appraisal_decided": _l("The appeal against your appraisal %(title)s has been decided"),
+    "appraisal_overdue": _l("The appraisal of %(title)s was due on %(date)s and waits for you"),
+    "appraisal_360": _l("Please rate %(title)s for their appraisal (360-degree feedback) by %(date)s"),
+    "improvement_review_due": _l("The improvement plan of %(title)s was due for review on %(date)s"),
 }
 MAX_ATTEMPTS = 5
 

@@ -473,6 +473,28 @@ ROLE_TABLE: dict[str, dict[str, tuple[str, ...]]] = {
     "TrainingFeedback": everyone("can_list", "can_show", "can_add"),
     "TrainingBoard": {role: ("can_index", "can_employee") for role in ("HR", "DeptHead", "Auditor")},
     "MyTrainings": {"Employee": ("menu_access",)},
+    # Appraisal boards (DOMAIN 6): every manager has My team (empty for those nobody reports to); the department
+    # head reviews and calibrates their units, HR and Auditor read it; the cycle board is HR's, Auditor's and the
+    # heads' (their units). The data scope of each page is the appraisal scope of portal.appraisal.
+    "AppraisalTeam": everyone("can_index"),
+    "DepartmentReview": {"DeptHead": ("can_index", "can_confirm"), "HR": ("can_index",), "Auditor": ("can_index",)},
+    "AppraisalBoard": {role: ("can_index",) for role in ("HR", "DeptHead", "Auditor")},
+    # Performance appraisal (DOMAIN 6): HR keeps templates and cycles, everyone reads the standards; each step of an
+    # appraisal is open to whoever the flow names (portal.appraisal checks who), so the permissions follow the roles
+    # that may ever take it; scores are seen only by the employee, their managers up the tree, HR, Admin, Auditor.
+    "KpiTemplate": {**everyone(*READ), "HR": FULL},
+    "AppraisalCycle": {**everyone(*READ), "HR": (*FULL, "can_launch", "can_close")},
+    "Appraisal": {"Employee": (*READ, "can_mine", "can_records", "can_assess", "can_acknowledge", "can_appeal",
+                               "can_evaluate", "can_feedback", "can_refresh", "can_invite"),
+                  "DeptHead": (*READ, "can_mine", "can_records", "can_evaluate", "can_feedback", "can_refresh",
+                               "can_invite", "can_review", "can_decide", "can_appeals"),
+                  "HR": (*READ, "can_mine", "can_records", "can_refresh", "can_invite", "can_decide", "can_apply",
+                         "can_appeals"),
+                  "Auditor": (*READ, "can_records", "can_appeals")},
+    "MyAppraisal": {"Employee": ("menu_access",)},
+    "AppraisalAppeals": {role: ("menu_access",) for role in ("DeptHead", "HR", "Auditor")},
+    "Feedback360": {"Employee": (*READ, "can_answer"), "DeptHead": READ, "HR": READ, "Auditor": READ},
+    "ImprovementPlan": {"Employee": READ, "DeptHead": FULL, "HR": FULL, "Auditor": READ},
     # Audit trail (DOMAIN 7): Auditor reads it; nobody edits it.
     "AuditEntry": {"Auditor": READ},
     # Regulation registry: everyone reads; Admin edits and attaches the full texts.

@@ -93,6 +93,7 @@ def load(app, staff_per_department: int = 3) -> dict[str, int]:
     _confidentiality(employees, units)
     _hr(employees, units)
     _training(employees, units)
+    _appraisal(employees, units)
     return {"org units": OrgUnit.objects.count(), "employees": Employee.objects.count(),
             "users": PortalUser.objects.count(), "budget lines": Budget.objects.count()}
 
@@ -905,3 +906,97 @@ def _training(employees, units) -> None:
             (deal, rep, (5, 5, 5), "模拟谈判非常实用。")):
         TrainingFeedback(session=held, employee=person, content_rating=ratings[0], trainer_rating=ratings[1],
                          usefulness_rating=ratings[2], comments=comment).save()
+
+
+def _appraisal(employees, units) -> None:
+    """Performance appraisal (DOMAIN 6): last month's cycle of 销售部 with its appraisals at every step (`sales_rep`
+    at the self-assessment with a colleague's 360 rating in, a closed grade-D result with its improvement plan), and
+    `sales_clerk`'s twelve closed months of last year with the annual cycle showing their mean (FSS 6(2))."""
+    from models.appraisal import Appraisal, AppraisalCycle, Feedback360, ImprovementPlan
+    from portal import appraisal, approvals
+    from portal.settings import local_today
+
+    if AppraisalCycle.objects.first() is not None:
+        return
+    today, sales = local_today(), units["BR-SALES"]
+    rep, clerk, head = employees["sales_rep"], employees["sales_clerk"], employees["sales_head"]
+    actors = {name: approvals.Actor(employees[name].pk, employees[name].name, name, frozenset({"Employee", role}))
+              for name, role in (("hr", "HR"), ("sales_head", "DeptHead"), ("sales_clerk", "Clerk"))}
+    last = today.replace(day=1) - dt.timedelta(days=1)
+    # BRD 6(3): the self-assessment falls due on the 10th; once that is past, the board shows overdue steps
+    self_due = today.replace(day=10) if today.day > 10 else today + dt.timedelta(days=3)
+    cycle = AppraisalCycle(name=f"销售部 {last:%Y-%m} 月度考核", period_kind="month", period=f"{last:%Y-%m}",
+                           owner_unit=sales, self_due=self_due, evaluation_due=self_due + dt.timedelta(days=3),
+                           review_due=max(self_due + dt.timedelta(days=7), today + dt.timedelta(days=7)),
+                           appeal_days=7).save()
+    appraisal.launch(cycle.pk, actors["hr"])
+    ids = {row.employee.pk: row.pk for row in Appraisal.objects(cycle=cycle)}
+    appraisal.submit_self(ids[clerk.pk], actors["sales_clerk"], dict(zip(
+        ("sales_completion", "profit", "customer_development", "contract_execution", "expense_control"),
+        ("85", "80", "75", "95", "90"), strict=True)), "本月完成主要目标，新客户开发略有不足。")
+    appraisal.invite(ids[rep.pk], actors["sales_head"], "peer", rater_id=clerk.pk)
+    asked = Feedback360.objects(appraisal=ids[rep.pk]).first()
+    appraisal.answer_360(asked.pk, actors["sales_clerk"], {"teamwork": "88", "growth": "80"}, "乐于分享客户资源。")
+    keys = ("sales_completion", "profit", "customer_development", "contract_execution", "expense_control")
+    staff = list(Employee.objects(owner_unit=sales, employee_no__startswith="E01").order_by("employee_no"))
+    for number, (person, own, given) in enumerate(zip(staff, (
+            ("90", "85", "80", "100", "90"), ("88", "85", "82", "95", "85"), ("75", "70", "80", "85", "80")), (
+            ("88", "82", "78", "100", "90"), ("86", "84", "80", "90", "80"), ("60", "55", "70", "80", "70")),
+            strict=False)):
+        me = approvals.Actor(person.pk, person.name, f"demo:{person.employee_no}", frozenset({"Employee"}))
+        appraisal.submit_self(ids[person.pk], me, dict(zip(keys, own, strict=True)), "按计划推进客户跟进。")
+        appraisal.evaluate(ids[person.pk], actors["sales_head"], dict(zip(keys, given, strict=True)), "整体表现稳定。")
+        if number == 0:
+            continue  # waits for the department review
+        appraisal.review(ids[person.pk], actors["sales_head"], {}, "同意上级评分。")
+        appraisal.give_feedback(ids[person.pk], actors["sales_head"], "逐项沟通了得分，约定下月重点跟进大客户。")
+        if number == 2:  # grade D: coached under a plan, then closed (DSC 4(2)3)
+            ImprovementPlan(appraisal=Appraisal.objects(pk=ids[person.pk]).first(), mentor=head,
+                            goals="三个月内销售目标完成率稳定在 80% 以上，毛利率不低于部门平均。",
+                            actions="每周与主管复盘客户跟进；参加谈判技巧培训；主管陪同拜访重点客户两次。",
+                            review_on=today + dt.timedelta(days=60)).save()
+            appraisal.acknowledge(ids[person.pk], me)
+    _annual_of_months(clerk, head, sales, today, actors["sales_head"])
+
+
+def _annual_of_months(clerk, head, sales, today, superior) -> None:
+    """Twelve closed monthly appraisals of `clerk` last year and the annual cycle whose result is their mean."""
+    from decimal import Decimal
+
+    from models.appraisal import Appraisal, AppraisalCycle, AppraisalLine, Step
+    from models.common import utcnow
+    from portal import appraisal
+    from portal.settings import from_local
+    from seeds.kpi_templates import template
+
+    year, now, sheet = today.year - 1, utcnow(), template("sales")
+    for month in range(1, 13):
+        first = dt.date(year + (month == 12), 1 if month == 12 else month + 1, 1)
+        cycle = AppraisalCycle(name=f"销售部 {year}-{month:02d} 月度考核", period_kind="month",
+                               period=f"{year}-{month:02d}", owner_unit=sales, self_due=first + dt.timedelta(days=9),
+                               evaluation_due=first + dt.timedelta(days=14), review_due=first + dt.timedelta(days=19),
+                               status="closed", appraisals=1).save()
+        base = 76 + (month * 7) % 13
+        lines = []
+        for ind, offset in zip(sheet.indicators, (2, -3, 0, 5, -6), strict=True):
+            score = Decimal(min(100, base + offset))
+            lines.append(AppraisalLine(**{f: getattr(ind, f) for f in ("key", "name", "category", "weight", "measure",
+                                                                        "source", "target", "rule", "standard")},
+                                       self_score=score, superior_score=score, final_score=score))
+        total = appraisal.total_of(lines)
+        done = from_local(dt.datetime.combine(first + dt.timedelta(days=19), dt.time(17)))
+        Appraisal(cycle=cycle, employee=clerk, appraiser=head, template_name=sheet.name, staff_kind="sales",
+                  period_kind="month", period=cycle.period, lines=lines, state="closed", total=total,
+                  grade=appraisal.grade_of(total), reviewer=head, reviewed_by=head.name, feedback_at=done,
+                  acknowledged_at=done, owner_unit=sales,
+                  history=[Step(at=done, by=head.name, from_state="feedback", to_state="closed")]).save()
+    annual = AppraisalCycle(name=f"销售部 {year} 年度考核", period_kind="year", period=str(year), owner_unit=sales,
+                            self_due=dt.date(year + 1, 1, 10), evaluation_due=dt.date(year + 1, 1, 15),
+                            review_due=dt.date(year + 1, 1, 20), status="open", appraisals=1, launched_at=now,
+                            launched_by="赵敏").save()
+    result = appraisal.annual_from_months([clerk.pk], year, annual.bands)[clerk.pk]
+    item = Appraisal(cycle=annual, employee=clerk, appraiser=head, staff_kind="sales", period_kind="year",
+                     period=str(year), lines=[], monthly_totals=result["monthly_totals"], total=result["total"],
+                     grade=result["grade"], state="feedback", step_due=annual.review_due, owner_unit=sales,
+                     history=[Step(at=now, by="赵敏", to_state="feedback")]).save()
+    appraisal.give_feedback(item.pk, superior, "全年十二个月考核结果稳定，年度结果为各月总分的平均值。")

@@ -46,7 +46,8 @@ def load() -> dict[str, int]:
             clause.validate()
         Clause.objects.insert(new, load_bulk=False)
     from portal import settings
-    from seeds import routes
+    from seeds import kpi_templates, routes
 
+    kpi_templates.load()  # the KPI templates of DOMAIN 6, once per staff kind
     return {"regulations": len(regulations), "clauses": Clause.objects.count(),
             "settings created": settings.ensure_defaults(), **routes.load()}

@@ -3,6 +3,7 @@
 from flask_babel import lazy_gettext as _l
 
 import portal.agents
+import portal.appraisal
 import portal.conduct
 import portal.confidentiality
 import portal.customers
@@ -15,6 +16,15 @@ import portal.risk
 import portal.sales
 import portal.training  # noqa: F401
 from views.agents import AgentTierView, AgentView, ProfitDistributionView, RemittanceView
+from views.appraisal import (
+    AppraisalCycleView,
+    AppraisalFeedbackPage,
+    AppraisalView,
+    Feedback360View,
+    ImprovementPlanView,
+    KpiTemplateView,
+)
+from views.appraisal_boards import AppraisalBoardView, AppraisalTeamView, DepartmentReviewView
 from views.approvals import (
     ApprovalDelegationView,
     ApprovalRequestView,
@@ -93,6 +103,7 @@ _MARKET, _CUSTOMERS = ("Market", _l("Market expansion")), ("Customers", _l("Cust
 _SALES, _PRODUCTS, _AGENTS = (("Sales", _l("Sales")), ("Products", _l("Products, stock and logistics")),
                               ("Agents", _l("Agent network")))
 _HR = ("HR", _l("HR and training"))
+_APPRAISAL = ("Appraisal", _l("Performance appraisal"))
 # (view, menu name = permission name, label, icon, category, category label)
 MENU = (
     (ApprovalsView, "ApprovalsView", _l("My approvals"), "fa-inbox", *_APPROVALS),
@@ -117,6 +128,14 @@ MENU = (
     (TrainingAssessmentView, "TrainingAssessment", _l("Assessments and certificates"), "fa-certificate", *_HR),
     (TrainingFeedbackView, "TrainingFeedback", _l("Training feedback"), "fa-commenting-o", *_HR),
     (TrainingBoardView, "TrainingBoard", _l("Training board"), "fa-dashboard", *_HR),
+    (AppraisalView, "Appraisal", _l("Appraisals"), "fa-line-chart", *_APPRAISAL),
+    (AppraisalCycleView, "AppraisalCycle", _l("Appraisal cycles"), "fa-refresh", *_APPRAISAL),
+    (KpiTemplateView, "KpiTemplate", _l("KPI templates"), "fa-sliders", *_APPRAISAL),
+    (Feedback360View, "Feedback360", _l("360-degree feedback"), "fa-users", *_APPRAISAL),
+    (ImprovementPlanView, "ImprovementPlan", _l("Improvement plans"), "fa-life-ring", *_APPRAISAL),
+    (AppraisalTeamView, "AppraisalTeam", _l("My team"), "fa-users", *_APPRAISAL),
+    (DepartmentReviewView, "DepartmentReview", _l("Department review"), "fa-balance-scale", *_APPRAISAL),
+    (AppraisalBoardView, "AppraisalBoard", _l("Appraisal cycle board"), "fa-tachometer", *_APPRAISAL),
     (MarketResearchView, "MarketResearch", _l("Market research"), "fa-search", *_MARKET),
     (MarketExpansionPlanView, "MarketExpansionPlan", _l("Expansion plans"), "fa-map-o", *_MARKET),
     (PromotionCampaignView, "PromotionCampaign", _l("Promotion campaigns"), "fa-bullhorn", *_MARKET),
@@ -179,6 +198,11 @@ def register_views(appbuilder) -> None:
     for view, name, label, icon, category, category_label in MENU:
         appbuilder.add_view(view, name, label=label, icon=icon, category=category, category_label=category_label)
     appbuilder.add_view_no_menu(LookupView)
+    appbuilder.add_view_no_menu(AppraisalFeedbackPage)  # the customers' one-time rating links: no login
+    appbuilder.add_link("MyAppraisal", label=_l("My appraisal"), href="/appraisals/mine/", icon="fa-user",
+                        category="Appraisal", category_label=_l("Performance appraisal"))
+    appbuilder.add_link("AppraisalAppeals", label=_l("Appeal desk"), href="/appraisals/appeals/", icon="fa-legal",
+                        category="Appraisal", category_label=_l("Performance appraisal"))
     appbuilder.add_link("MyRequests", label=_l("My requests"), href="/approvals/mine/", icon="fa-paper-plane",
                         category="Approvals", category_label=_l("Approvals"))
     appbuilder.add_link("ContractFollowUp", label=_l("Renewals and reports due"), href="/contracts/follow-up/",

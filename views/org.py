@@ -85,6 +85,7 @@ class EmployeeView(ScopedModelView):
     show_template = "portal/record_show.html"
 
     def show_context(self, item) -> dict:
+        from views.appraisal import employee_appraisals_link
         from views.training import employee_training_link  # imported here: views.training imports this module
 
-        return {"links": [employee_training_link(item.pk)]}
+        return {"links": [employee_training_link(item.pk), employee_appraisals_link(item.pk)]}
