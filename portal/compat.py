@@ -354,15 +354,8 @@ class PortalMongoInterface(MongoEngineInterface):
             field = self._field(col)
             if isinstance(field, me.ListField) and isinstance(field.field, me.ReferenceField):
                 self._prefetch_list(rows, col, field.field.document_type)
-            if not isinstance(field, me.ReferenceField):
-                continue
-            raw = {col_value_id(row._data.get(col)) for row in rows if _unresolved(row._data.get(col))}
-            raw.discard(None)
-            found = {o.pk: o for o in field.document_type.objects(pk__in=list(raw))} if raw else {}
-            for row in rows:
-                value = row._data.get(col)
-                if _unresolved(value):
-                    row._data[col] = found.get(col_value_id(value))
+            if isinstance(field, me.ReferenceField):
+                resolve_references(rows, col, field.document_type)
 
     @staticmethod
     def _prefetch_list(rows: list, col: str, document_type) -> None:
@@ -430,6 +423,18 @@ class PortalMongoInterface(MongoEngineInterface):
 
 def col_value_id(value):
     return getattr(value, "id", value)
+
+
+def resolve_references(rows: list, col: str, document_type) -> None:
+    """Resolve the reference `col` of every row (documents or embedded lines) with one `$in` query; a dangling
+    reference becomes None."""
+    raw = {col_value_id(row._data.get(col)) for row in rows if _unresolved(row._data.get(col))}
+    raw.discard(None)
+    found = {o.pk: o for o in document_type.objects(pk__in=list(raw))} if raw else {}
+    for row in rows:
+        value = row._data.get(col)
+        if _unresolved(value):
+            row._data[col] = found.get(col_value_id(value))
 
 
 def _unresolved(value) -> bool:

@@ -29,7 +29,7 @@ from models.hr import (
 )
 from models.org import Employee, Position
 from portal import hr, scope, settings, uploads
-from portal.compat import AttachmentField, PortalMongoInterface, format_money, register_lookup
+from portal.compat import AttachmentField, PortalMongoInterface, format_money, register_lookup, resolve_references
 from portal.modelview import STAMPS, PortalModelView, ScopedModelView, input_field
 from views.approvals import APPROVAL, ApprovableView
 from views.org import my_employee
@@ -68,18 +68,6 @@ def _plan_field():
     return QuerySelectField(_l("Recruitment plan"), query_func=_plan_choices, get_pk_func=lambda p: p.pk,
                             allow_blank=True, blank_text=_l("(none)"), validators=[wtv.Optional()],
                             widget=Select2Widget())
-
-
-def _resolve_lines(lines, field: str, document_type) -> None:
-    """Load one reference of every line in one query, instead of one query per line."""
-    def unresolved(value):
-        return value is not None and not hasattr(value, "_data")
-
-    ids = {getattr(v, "id", v) for v in (line._data.get(field) for line in lines) if unresolved(v)}
-    found = {d.pk: d for d in document_type.objects(pk__in=list(ids))} if ids else {}
-    for line in lines:
-        if unresolved(line._data.get(field)):
-            line._data[field] = found.get(getattr(line._data[field], "id", line._data[field]))
 
 
 def _file_row(endpoint: str, pk, attachment) -> dict:
@@ -123,7 +111,7 @@ class RecruitmentPlanView(ApprovableView):
     def get_item(self, pk):
         item = super().get_item(pk)
         if item is not None:
-            _resolve_lines(item.lines or [], "position", Position)
+            resolve_references(item.lines or [], "position", Position)
         return item
 
     def show_context(self, item) -> dict:
@@ -182,7 +170,7 @@ class CandidateView(ScopedModelView):
     def get_item(self, pk):
         item = super().get_item(pk)
         if item is not None:
-            _resolve_lines(item.interviews or [], "interviewer", Employee)
+            resolve_references(item.interviews or [], "interviewer", Employee)
         return item
 
     def prefill_add(self, form) -> None:
