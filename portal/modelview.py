@@ -22,6 +22,7 @@ from portal.compat import (
     display_formatters,
     extra_form_fields,
     flatten_errors,
+    resolve_references,
     search_form_fields,
 )
 
@@ -63,6 +64,8 @@ class PortalCRUDMixin:
     edit_template = "portal/edit.html"
     regulation_clauses: tuple[str, ...] = ()  # clause ids this view implements, shown on list and show
     show_history = True
+    # (list field, reference field of its lines, Document): line references a record page loads, one query each
+    line_references: tuple[tuple[str, str, type], ...] = ()
 
     # ---- set-up: labels and form fields from the Document -----------------------------------
     def _init_properties(self):
@@ -137,6 +140,8 @@ class PortalCRUDMixin:
         if item is not None and hasattr(self.datamodel, "prefetch"):
             self.datamodel.prefetch([item], list(self.datamodel.obj._fields))
         if item is not None:
+            for lines, field, document_type in self.line_references:
+                resolve_references(getattr(item, lines) or [], field, document_type)
             self.prepare_rows([item])
         return item
 

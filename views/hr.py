@@ -29,7 +29,7 @@ from models.hr import (
 )
 from models.org import Employee, Position
 from portal import hr, scope, settings, uploads
-from portal.compat import AttachmentField, PortalMongoInterface, format_money, register_lookup, resolve_references
+from portal.compat import AttachmentField, PortalMongoInterface, format_money, register_lookup
 from portal.modelview import STAMPS, PortalModelView, ScopedModelView, input_field
 from views.approvals import APPROVAL, ApprovableView
 from views.org import my_employee
@@ -81,6 +81,7 @@ class RecruitmentPlanView(ApprovableView):
 
     route_base = "/recruitment-plans"
     datamodel = PortalMongoInterface(RecruitmentPlan)
+    line_references = (("lines", "position", Position),)
     class_permission_name = "RecruitmentPlan"
     scope_all_roles = frozenset({"Admin", "Auditor", "HR"})
     regulation_clauses = ("DSC 4(1)1", "DSC 4(1)2", "SOC 4.1")
@@ -108,12 +109,6 @@ class RecruitmentPlanView(ApprovableView):
         (_l("Record"), {"fields": STAMPS, "expanded": False}),
     ]
 
-    def get_item(self, pk):
-        item = super().get_item(pk)
-        if item is not None:
-            resolve_references(item.lines or [], "position", Position)
-        return item
-
     def show_context(self, item) -> dict:
         context = super().show_context(item)
         context["progress"] = hr.plan_progress(item)
@@ -134,6 +129,7 @@ class CandidateView(ScopedModelView):
 
     route_base = "/candidates"
     datamodel = PortalMongoInterface(Candidate)
+    line_references = (("interviews", "interviewer", Employee),)
     class_permission_name = "Candidate"
     scope_all_roles = frozenset({"Admin", "Auditor", "HR"})
     unit_from = "plan"
@@ -166,12 +162,6 @@ class CandidateView(ScopedModelView):
         (_l("Hiring decision"), {"fields": ["decision", "decision_reason", "decided_by", "decided_at", "employee"]}),
         (_l("Record"), {"fields": STAMPS, "expanded": False}),
     ]
-
-    def get_item(self, pk):
-        item = super().get_item(pk)
-        if item is not None:
-            resolve_references(item.interviews or [], "interviewer", Employee)
-        return item
 
     def prefill_add(self, form) -> None:
         """Opened from a plan's page: the plan comes filled in."""
