@@ -1187,72 +1187,99 @@ def plan_scope() -> Q | None:
 
 
 # ---- reminders (`portal remind`, BRD 6(3)) -------------------------------------------------------------------------
-def _nearest_head(unit_id, employee_id, cache: dict, dept_heads: set | None = None):
-    """The nearest head above the employee; with `dept_heads`, the nearest one holding the DeptHead role."""
-    if unit_id not in cache:
-        cache[unit_id] = _chain(unit_id)
-    if dept_heads is not None:
-        return reviewing_head(cache[unit_id], employee_id, dept_heads)
-    return next((u["head"] for u in cache[unit_id] if u.get("head") and u["head"] != employee_id), None)
+STEP_STATES = (*RATING_STATES, "feedback", "appeal")  # the steps somebody must take by a due date
 
 
-def step_reminders(now: dt.datetime) -> list[reminders.Sent]:
-    """Each step past its due date is reminded once to whoever must act: the employee (self-assessment), the
-    superior (evaluation, feedback interview), the head (department review), HR (an appeal)."""
-    due = {"step_due": {"$lt": reminders.day(settings.local_today(now))}}
-    states = [*RATING_STATES, "feedback", "appeal"]
-    late = list(Appraisal._get_collection().find({**due, "state": {"$in": states}}, {"employee": 1}).limit(5000))
-    if not late:
-        return []
-    names, heads, hr, dept_heads = _names([r["employee"] for r in late]), {}, [], set()
+def _step_where(now: dt.datetime) -> dict:
+    """Appraisals past their step's due date (a feedback step only until the interview is held)."""
+    return {"step_due": {"$lt": reminders.day(settings.local_today(now))}, "state": {"$in": list(STEP_STATES)},
+            "$or": [{"state": {"$ne": "feedback"}}, {"feedback_at": None}]}
+
+
+def _step_items(now: dt.datetime, rows: list[dict]) -> list[reminders.Due]:
+    """Each step past its due date, to whoever must act: the employee (self-assessment), the superior (evaluation,
+    feedback interview), the head (department review), HR (an appeal). Once per step."""
+    names = _names([r["employee"] for r in rows])
+    chains = _chains(raw.get("owner_unit") for raw in rows if raw["state"] in ("superior_evaluation",
+                                                                                 "department_review"))
+    roles = reminders.holders([*(["DeptHead"] if any(r["state"] == "department_review" for r in rows) else []),
+                               *(["HR"] if any(r["state"] == "appeal" for r in rows) else [])])
+    dept_heads = set(roles.get("DeptHead", []))
 
     def who(raw):
-        state = raw["state"]
+        state, chain = raw["state"], chains.get(raw.get("owner_unit"), [])
         if state == "self_assessment":
             return [raw["employee"]]
         if state == "superior_evaluation":
-            return [raw.get("appraiser") or _nearest_head(raw.get("owner_unit"), raw["employee"], heads)]
+            return [raw.get("appraiser") or next((u["head"] for u in chain if u.get("head")
+                                                  and u["head"] != raw["employee"]), None)]
         if state == "department_review":
-            if not dept_heads:
-                dept_heads.update(approvals.role_holders("DeptHead"))
-            return [_nearest_head(raw.get("owner_unit"), raw["employee"], heads, dept_heads)]
+            return [reviewing_head(chain, raw["employee"], dept_heads)]
         if state == "feedback":
             return [raw.get("appraiser"), raw.get("reviewer")]
-        if not hr:
-            hr.extend(approvals.role_holders("HR"))
-        return [p for p in hr if p != raw["employee"]]
+        return [p for p in roles.get("HR", []) if p != raw["employee"]]
 
-    def message(raw):
-        date = raw.get("step_due")
-        return (who(raw), "appraisal_overdue", {"title": title_of(raw, names.get(raw["employee"], "")),
-                                                "date": f"{date:%Y-%m-%d}" if date else ""},
-                PATH.format(id=raw["_id"]))
-
-    fields = {"employee": 1, "appraiser": 1, "reviewer": 1, "owner_unit": 1, "period": 1, "state": 1, "step_due": 1}
     out = []
-    for state in states:
-        where = {**due, "state": state, **({"feedback_at": None} if state == "feedback" else {})}
-        out.extend(reminders.once(now, Appraisal, where, "reminded_for", state, fields, message))
+    for raw in rows:
+        date, title = raw.get("step_due"), title_of(raw, names.get(raw["employee"], ""))
+        out.append(reminders.item(raw, "appraisal_overdue", who(raw), {"title": title,
+                                                                        "date": f"{date:%Y-%m-%d}" if date else ""},
+                                  PATH.format(id=raw["_id"]), title=title, stamp="reminded_for", value=raw["state"],
+                                  when=date))
+        out[-1].claim = {"state": raw["state"], "reminded_for": {"$ne": raw["state"]}}
     return out
 
 
-def plan_reminders(now: dt.datetime) -> list[reminders.Sent]:
-    """An improvement plan past its review date with no outcome is reminded once to its mentor and the superior."""
-    where = {"outcome": "open", "review_on": {"$lt": reminders.day(settings.local_today(now))}}
-    due = list(ImprovementPlan._get_collection().find({**where, "reminded": {"$ne": True}}, {"employee": 1})
-               .limit(5000))
-    if not due:
-        return []
-    names = _names([p["employee"] for p in due])
+def _chains(unit_ids) -> dict:
+    """`_chain` for many units: two queries."""
+    ids = [u for u in dict.fromkeys(unit_ids) if u is not None]
+    if not ids:
+        return {}
+    units = OrgUnit._get_collection()
+    own = {u["_id"]: u for u in units.find({"_id": {"$in": ids}}, {"ancestors": 1, "head": 1, "deputy_heads": 1})}
+    wanted = list({a for u in own.values() for a in u.get("ancestors") or []} - own.keys())
+    known = {**own, **{u["_id"]: u for u in units.find({"_id": {"$in": wanted}}, {"head": 1, "deputy_heads": 1})}}
+    return {uid: [u, *(known[a] for a in reversed(u.get("ancestors") or []) if a in known)] for uid, u in own.items()}
 
-    def message(raw):
+
+def _my_steps(person: reminders.Person) -> dict | None:
+    """HR acts on every appeal; anyone else on their own appraisal, as appraiser or reviewer, or in a unit they
+    head (the superior's and the department head's steps go up the unit's chain)."""
+    if "HR" in person.roles:
+        return None
+    return {"$or": [{"employee": person.id}, {"appraiser": person.id}, {"reviewer": person.id},
+                    {"owner_unit": {"$in": list(person.units)}}]}
+
+
+step_reminders = reminders.Source(
+    "step_reminders", Appraisal, {"appraisal_overdue": _l("Appraisal steps past their due date")}, _step_items,
+    where=_step_where, fields={"employee": 1, "appraiser": 1, "reviewer": 1, "owner_unit": 1, "period": 1, "state": 1,
+                               "step_due": 1, "reminded_for": 1}, sort=("step_due", 1),
+    fresh=lambda now: {"$or": [{"state": state, "reminded_for": {"$ne": state}} for state in STEP_STATES]},
+    pages={"appraisal_overdue": "/appraisals/mine/"}, mine=_my_steps)
+
+
+def _plan_items(now: dt.datetime, rows: list[dict]) -> list[reminders.Due]:
+    """An improvement plan past its review date with no outcome: its mentor and the superior, once."""
+    names = _names([p["employee"] for p in rows])
+    out = []
+    for raw in rows:
         date = raw.get("review_on")
-        return ([raw.get("mentor"), raw.get("appraiser")], "improvement_review_due",
-                {"title": names.get(raw["employee"], ""), "date": f"{date:%Y-%m-%d}" if date else ""},
-                PLAN_PATH.format(id=raw["_id"]))
+        out.append(reminders.item(raw, "improvement_review_due", (raw.get("mentor"), raw.get("appraiser")),
+                                  {"title": names.get(raw["employee"], ""), "date": f"{date:%Y-%m-%d}" if date else ""},
+                                  PLAN_PATH.format(id=raw["_id"]), title=names.get(raw["employee"], ""),
+                                  stamp="reminded", value=True, when=date))
+    return out
 
-    return reminders.once(now, ImprovementPlan, where, "reminded", True,
-                          {"employee": 1, "mentor": 1, "appraiser": 1, "review_on": 1}, message)
+
+plan_reminders = reminders.Source(
+    "plan_reminders", ImprovementPlan, {"improvement_review_due": _l("Improvement plans due for review")},
+    _plan_items, where=lambda now: {"outcome": "open",
+                                    "review_on": {"$lt": reminders.day(settings.local_today(now))}},
+    fields={"employee": 1, "mentor": 1, "appraiser": 1, "review_on": 1, "reminded": 1},
+    fresh=lambda now: {"reminded": {"$ne": True}}, sort=("review_on", 1),
+    pages={"improvement_review_due": "/improvement-plans/list/"},
+    mine=lambda person: {"$or": [{"mentor": person.id}, {"appraiser": person.id}]})
 
 
 reminders.SOURCES.extend([step_reminders, close_expired, plan_reminders])

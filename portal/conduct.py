@@ -248,19 +248,24 @@ def my_violations(employee_id, limit: int = 200) -> list[dict]:
                                  "correction_deadline": 1}).sort("occurred_on", -1).limit(limit))
 
 
-def violation_reminders(now: dt.datetime) -> list[reminders.Sent]:
+def _violation_items(now: dt.datetime, rows: list[dict]) -> list[reminders.Due]:
     """Warnings past their correction deadline and not corrected: the person and their head, once."""
-    today = settings.local_today(now)
-    where = {"measure": "warning", "status": {"$in": ["decided", "acknowledged"]},
-             "correction_deadline": {"$lt": reminders.day(today)}}
+    heads = reminders.heads_of(raw.get("person") for raw in rows)
+    return [reminders.item(raw, "violation_overdue", (raw.get("person"), heads.get(raw.get("person"))),
+                           {"title": raw.get("number") or "", "date": f"{raw['correction_deadline']:%Y-%m-%d}"},
+                           VIOLATION_PATH.format(id=raw["_id"]), title=raw.get("number") or "",
+                           stamp="correction_reminded", value=True, when=raw["correction_deadline"]) for raw in rows]
 
-    def message(raw):
-        return ([raw.get("person"), reminders.head_of(raw.get("person"))], "violation_overdue",
-                {"title": raw.get("number") or "", "date": f"{raw['correction_deadline']:%Y-%m-%d}"},
-                VIOLATION_PATH.format(id=raw["_id"]))
 
-    return reminders.once(now, Violation, where, "correction_reminded", True,
-                          {"number": 1, "person": 1, "correction_deadline": 1}, message)
+violation_reminders = reminders.Source(
+    "violation_reminders", Violation, {"violation_overdue": _l("Warnings past their correction deadline")},
+    _violation_items,
+    where=lambda now: {"measure": "warning", "status": {"$in": ["decided", "acknowledged"]},
+                       "correction_deadline": {"$lt": reminders.day(settings.local_today(now))}},
+    fields={"number": 1, "person": 1, "correction_deadline": 1, "correction_reminded": 1},
+    fresh=lambda now: {"correction_reminded": {"$ne": True}}, sort=("correction_deadline", 1),
+    pages={"violation_overdue": "/violations/list/"},
+    mine=lambda person: {"person": {"$in": person.among(*person.reports)}})
 
 
 approvals.register(LeaveRequest, all_roles={"HR"}, on_approved=leave_approved)

@@ -33,12 +33,15 @@ def _window(today: dt.date, days: int) -> dict:
     return {"$gte": reminders.day(today), "$lte": reminders.day(today + dt.timedelta(days=days))}
 
 
-def agreements_due(today: dt.date, days: int, limit: int = 5000) -> list[dict]:
-    """Agreements (id, employee, expiry) expiring within `days` and not yet reminded, whose employee is still with
-    the company and has signed no later agreement (a renewed agreement needs no reminder). Three queries."""
+def agreements_due(today: dt.date, days: int, limit: int = 5000, fresh: bool = True,
+                   where: dict | None = None) -> list[dict]:
+    """Agreements (id, employee, expiry) expiring within `days` (with `fresh`: not yet reminded), whose employee is
+    still with the company and has signed no later agreement (a renewed agreement needs no reminder). Three
+    queries."""
     collection = ConfidentialityAgreement._get_collection()
-    due = list(collection.find({"expires_on": _window(today, days), "expiry_reminded": {"$ne": True}},
-                               {"employee": 1, "expires_on": 1}).limit(limit))
+    query = {"expires_on": _window(today, days), **({"expiry_reminded": {"$ne": True}} if fresh else {})}
+    due = list(collection.find({"$and": [query, where]} if where else query,
+                               {"employee": 1, "expires_on": 1, "expiry_reminded": 1}).limit(limit))
     people = [row["employee"] for row in due]
     gone = {e["_id"] for e in Employee._get_collection().find({"_id": {"$in": people}, "status": "left"}, {"_id": 1})}
     latest: dict = {}
@@ -47,40 +50,48 @@ def agreements_due(today: dt.date, days: int, limit: int = 5000) -> list[dict]:
     return [row for row in due if row["employee"] not in gone and latest[row["employee"]] <= row["expires_on"]]
 
 
-def agreement_reminders(now: dt.datetime) -> list[reminders.Sent]:
+def _agreement_items(now: dt.datetime, rows: list[dict]) -> list[reminders.Due]:
     """Agreements expiring within `agreement_expiry_days`: HR and the employee, once per expiry date (BRD 9(2)1)."""
-    today = settings.local_today(now)
-    due = agreements_due(today, settings.get("agreement_expiry_days"))
-    if not due:
-        return []
     hr = approvals.role_holders("HR")
     names = {e["_id"]: e.get("name", "") for e in Employee._get_collection().find(
-        {"_id": {"$in": [row["employee"] for row in due]}}, {"name": 1})}
-
-    def message(raw):
-        return ([*hr, raw.get("employee")], "agreement_expiring",
-                {"title": names.get(raw.get("employee"), ""), "date": f"{raw['expires_on']:%Y-%m-%d}"},
-                AGREEMENT_PATH.format(id=raw["_id"]))
-
-    return reminders.once(now, ConfidentialityAgreement, {"_id": {"$in": [row["_id"] for row in due]}},
-                          "expiry_reminded", True,
-                          {"employee": 1, "expires_on": 1}, message)
+        {"_id": {"$in": [row["employee"] for row in rows]}}, {"name": 1})}
+    return [reminders.item(raw, "agreement_expiring", (*hr, raw.get("employee")),
+                           {"title": names.get(raw.get("employee"), ""), "date": f"{raw['expires_on']:%Y-%m-%d}"},
+                           AGREEMENT_PATH.format(id=raw["_id"]), title=names.get(raw.get("employee"), ""),
+                           stamp="expiry_reminded", value=True, when=raw["expires_on"]) for raw in rows]
 
 
-def ip_reminders(now: dt.datetime) -> list[reminders.Sent]:
+agreement_reminders = reminders.Source(
+    "agreement_reminders", ConfidentialityAgreement,
+    {"agreement_expiring": _l("Confidentiality agreements expiring")}, _agreement_items,
+    rows=lambda now, fresh, where: agreements_due(settings.local_today(now), settings.get("agreement_expiry_days"),
+                                                  fresh=fresh, where=where),
+    pages={"agreement_expiring": "/confidentiality-agreements/list/"},
+    mine=lambda person: None if "HR" in person.roles else {"employee": person.id})
+
+
+def _ip_items(now: dt.datetime, rows: list[dict]) -> list[reminders.Due]:
     """Filed or granted rights expiring within `ip_expiry_days`: the responsible person and Legal, once per expiry
     date (SOC 8.2)."""
-    today = settings.local_today(now)
-    where = {"status": {"$in": list(LIVE_IP)}, "expires_on": _window(today, settings.get("ip_expiry_days"))}
     legal = approvals.role_holders("Legal")
+    out = []
+    for raw in rows:
+        title = f"{raw.get('title', '')} {raw.get('number') or ''}".strip()
+        out.append(reminders.item(raw, "ip_expiring", (raw.get("responsible"), *legal),
+                                  {"title": title, "date": f"{raw['expires_on']:%Y-%m-%d}"},
+                                  IP_PATH.format(id=raw["_id"]), title=title, stamp="expiry_reminded", value=True,
+                                  when=raw["expires_on"]))
+    return out
 
-    def message(raw):
-        return ([raw.get("responsible"), *legal], "ip_expiring",
-                {"title": f"{raw.get('title', '')} {raw.get('number') or ''}".strip(),
-                 "date": f"{raw['expires_on']:%Y-%m-%d}"}, IP_PATH.format(id=raw["_id"]))
 
-    return reminders.once(now, IntellectualProperty, where, "expiry_reminded", True,
-                          {"title": 1, "number": 1, "responsible": 1, "expires_on": 1}, message)
+ip_reminders = reminders.Source(
+    "ip_reminders", IntellectualProperty, {"ip_expiring": _l("Intellectual property rights expiring")}, _ip_items,
+    where=lambda now: {"status": {"$in": list(LIVE_IP)},
+                       "expires_on": _window(settings.local_today(now), settings.get("ip_expiry_days"))},
+    fields={"title": 1, "number": 1, "responsible": 1, "expires_on": 1, "expiry_reminded": 1},
+    fresh=lambda now: {"expiry_reminded": {"$ne": True}}, sort=("expires_on", 1),
+    pages={"ip_expiring": "/intellectual-property/list/"},
+    mine=lambda person: None if "Legal" in person.roles else {"responsible": person.id})
 
 
 reminders.SOURCES.extend([agreement_reminders, ip_reminders])

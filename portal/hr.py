@@ -387,27 +387,32 @@ def onboarding_training_attended(employee_ids, day: dt.date, title: str) -> int:
     return ticked
 
 
-def onboarding_reminders(now: dt.datetime) -> list[reminders.Sent]:
-    """Checklists still incomplete `onboarding_reminder_days` after the hire date: HR, once per checklist."""
+def _onboarding_read(now: dt.datetime, fresh: bool, where: dict | None = None) -> list[dict]:
+    """Checklists still incomplete `onboarding_reminder_days` after the hire date (two queries)."""
     today = settings.local_today(now)
     cutoff = reminders.day(today - dt.timedelta(days=settings.get("onboarding_reminder_days")))
-    due = list(Onboarding._get_collection().find({"hire_date": {"$lte": cutoff}, "incomplete_reminded": {"$ne": True}},
-                                                 {"employee": 1, "items_done": 1}).limit(5000))
+    due = list(Onboarding._get_collection().find(
+        {"hire_date": {"$lte": cutoff}, **({"incomplete_reminded": {"$ne": True}} if fresh else {})},
+        {"employee": 1, "items_done": 1, "hire_date": 1, "incomplete_reminded": 1}).limit(5000))
     signed = agreements_of({row["employee"] for row in due})
-    open_ids = [row["_id"] for row in due if not (row.get("items_done") and row["employee"] in signed)]
-    if not open_ids:
-        return []
+    return [row for row in due if not (row.get("items_done") and row["employee"] in signed)]
+
+
+def _onboarding_items(now: dt.datetime, rows: list[dict]) -> list[reminders.Due]:
+    """HR, once per checklist."""
     hr = approvals.role_holders("HR")
     names = {e["_id"]: e.get("name", "") for e in Employee._get_collection().find(
-        {"_id": {"$in": [row["employee"] for row in due]}}, {"name": 1})}
+        {"_id": {"$in": [row["employee"] for row in rows]}}, {"name": 1})}
+    return [reminders.item(raw, "onboarding_incomplete", hr, {"title": names.get(raw.get("employee"), ""),
+                                                              "date": f"{raw['hire_date']:%Y-%m-%d}"},
+                           ONBOARDING_PATH.format(id=raw["_id"]), title=names.get(raw.get("employee"), ""),
+                           stamp="incomplete_reminded", value=True, when=raw["hire_date"]) for raw in rows]
 
-    def message(raw):
-        return (hr, "onboarding_incomplete", {"title": names.get(raw.get("employee"), ""),
-                                              "date": f"{raw['hire_date']:%Y-%m-%d}"},
-                ONBOARDING_PATH.format(id=raw["_id"]))
 
-    return reminders.once(now, Onboarding, {"_id": {"$in": open_ids}}, "incomplete_reminded", True,
-                          {"employee": 1, "hire_date": 1}, message)
+onboarding_reminders = reminders.Source(
+    "onboarding_reminders", Onboarding, {"onboarding_incomplete": _l("Onboarding checklists still incomplete")},
+    _onboarding_items, rows=_onboarding_read, pages={"onboarding_incomplete": "/onboarding/list/"},
+    mine=lambda person: "HR" in person.roles and None)
 
 
 # ---- pay: compensation profiles and award bonuses (DSC 4(3), SOC 5.2) --------------------------------------------
@@ -506,23 +511,24 @@ def update_goals(plan: CareerPlan, actor: Actor, text: str, now: dt.datetime | N
     return after
 
 
-def career_reminders(now: dt.datetime) -> list[reminders.Sent]:
+def _career_items(now: dt.datetime, rows: list[dict]) -> list[reminders.Due]:
     """Career plans past their review date: the employee's manager, once per review date."""
-    today = settings.local_today(now)
-    where = {"review_date": {"$lt": reminders.day(today)}, "review_reminded": {"$ne": True}}
-    due = list(CareerPlan._get_collection().find(where, {"employee": 1}).limit(5000))
-    if not due:
-        return []
+    heads = reminders.heads_of(row.get("employee") for row in rows)
     names = {e["_id"]: e.get("name", "") for e in Employee._get_collection().find(
-        {"_id": {"$in": [row["employee"] for row in due]}}, {"name": 1})}
+        {"_id": {"$in": [row["employee"] for row in rows]}}, {"name": 1})}
+    return [reminders.item(raw, "career_review_due", (heads.get(raw.get("employee")),),
+                           {"title": names.get(raw.get("employee"), ""), "date": f"{raw['review_date']:%Y-%m-%d}"},
+                           CAREER_PATH.format(id=raw["_id"]), title=names.get(raw.get("employee"), ""),
+                           stamp="review_reminded", value=True, when=raw["review_date"]) for raw in rows]
 
-    def message(raw):
-        return ([reminders.head_of(raw.get("employee"))], "career_review_due",
-                {"title": names.get(raw.get("employee"), ""), "date": f"{raw['review_date']:%Y-%m-%d}"},
-                CAREER_PATH.format(id=raw["_id"]))
 
-    return reminders.once(now, CareerPlan, {"_id": {"$in": [row["_id"] for row in due]}}, "review_reminded", True,
-                          {"employee": 1, "review_date": 1}, message)
+career_reminders = reminders.Source(
+    "career_reminders", CareerPlan, {"career_review_due": _l("Career plans due for review")}, _career_items,
+    where=lambda now: {"review_date": {"$lt": reminders.day(settings.local_today(now))}},
+    fields={"employee": 1, "review_date": 1, "review_reminded": 1},
+    fresh=lambda now: {"review_reminded": {"$ne": True}}, sort=("review_date", 1),
+    pages={"career_review_due": "/career-plans/list/"},
+    mine=lambda person: bool(person.reports) and {"employee": {"$in": list(person.reports)}})
 
 
 # ---- employees' feedback (DSC 4(4)2) ---------------------------------------------------------------------------------

@@ -469,44 +469,53 @@ def disposal_label(value) -> str:
 
 
 # ---- reminders (DOMAIN 7) ----------------------------------------------------------------------------
-def stock_reminders(now: dt.datetime) -> list[reminders.Sent]:
+STOCK_KINDS = {"stock_low": _l("Stock below its reorder level"), "stock_high": _l("Stock above its maximum level"),
+               "stock_slow": _l("Slow-moving stock")}
+
+
+def _stock_items(now: dt.datetime, rows: list[dict]) -> list[reminders.Due]:
     """Rows below reorder level, above maximum or slow-moving: the head of the owning unit, once per episode."""
-    today = settings.local_today(now)
-    collection = StockItem._get_collection()
-    where = {"$and": [{"flag_reminded_on": None},
-                      {"$or": [{"replenish": True}, {"overstock": True}, slow_query(today)]}]}
-    rows = list(collection.find(where, {"product": 1, "warehouse": 1, "owner_unit": 1, "replenish": 1,
-                                        "overstock": 1}).limit(5000))
+    today = _day(settings.local_today(now))
     heads = reminders.unit_heads({r.get("owner_unit") for r in rows})
     names = {p["_id"]: p for p in Product._get_collection().find(
         {"_id": {"$in": list({r["product"] for r in rows})}}, {"code": 1, "name": 1})}
     out = []
     for raw in rows:
-        if not collection.update_one({"_id": raw["_id"], "flag_reminded_on": None},
-                                     {"$set": {"flag_reminded_on": _day(today)}}).modified_count:
-            continue
         product = names.get(raw["product"], {})
         kind = "stock_low" if raw.get("replenish") else "stock_high" if raw.get("overstock") else "stock_slow"
         title = f"{product.get('code', '')} {product.get('name', '')} @ {raw.get('warehouse', '')}"
-        notify.post([([heads.get(raw.get("owner_unit"))], kind, {"title": title}, STOCK_PATH.format(id=raw["_id"]))],
-                    now)
-        out.append(reminders.Sent(kind, title, 1, ""))
+        out.append(reminders.item(raw, kind, (heads.get(raw.get("owner_unit")),), {"title": title},
+                                  STOCK_PATH.format(id=raw["_id"]), title=title, stamp="flag_reminded_on", value=today,
+                                  episode=True))
     return out
 
 
-def ticket_reminders(now: dt.datetime) -> list[reminders.Sent]:
+stock_reminders = reminders.Source(
+    "stock_reminders", StockItem, STOCK_KINDS, _stock_items,
+    where=lambda now: {"$or": [{"replenish": True}, {"overstock": True}, slow_query(settings.local_today(now))]},
+    fields={"product": 1, "warehouse": 1, "owner_unit": 1, "replenish": 1, "overstock": 1, "flag_reminded_on": 1},
+    fresh=lambda now: {"flag_reminded_on": None}, pages=dict.fromkeys(STOCK_KINDS, "/stock/alerts/"),
+    mine=lambda person: bool(person.units) and {"owner_unit": {"$in": list(person.units)}})
+
+
+def _ticket_items(now: dt.datetime, rows: list[dict]) -> list[reminders.Due]:
     """After-sales tickets past their deadline (MIC 售后問題處理流程/3): the handler and the unit's head, once."""
     today = reminders.day(settings.local_today(now))
+    heads = reminders.unit_heads({raw.get("owner_unit") for raw in rows})
+    return [reminders.item(raw, "ticket_overdue", (raw.get("handler"), heads.get(raw.get("owner_unit"))),
+                           {"title": raw.get("number") or "", "date": f"{raw['deadline']:%Y-%m-%d}"},
+                           TICKET_PATH.format(id=raw["_id"]), title=raw.get("number") or "", stamp="reminded_on",
+                           value=today, when=raw["deadline"], episode=True) for raw in rows]
 
-    def message(raw):
-        head = reminders.unit_heads([raw.get("owner_unit")])[raw.get("owner_unit")]
-        return ([raw.get("handler"), head], "ticket_overdue",
-                {"title": raw.get("number") or "", "date": f"{raw['deadline']:%Y-%m-%d}"},
-                TICKET_PATH.format(id=raw["_id"]))
 
-    return reminders.once(now, AfterSalesTicket, {"status": {"$in": ["open", "in_progress"]},
-                                                  "deadline": {"$lt": today}, "reminded_on": None},
-                          "reminded_on", today, {"number": 1, "handler": 1, "owner_unit": 1, "deadline": 1}, message)
+ticket_reminders = reminders.Source(
+    "ticket_reminders", AfterSalesTicket, {"ticket_overdue": _l("After-sales tickets past their deadline")},
+    _ticket_items,
+    where=lambda now: {"status": {"$in": ["open", "in_progress"]},
+                       "deadline": {"$lt": reminders.day(settings.local_today(now))}},
+    fields={"number": 1, "handler": 1, "owner_unit": 1, "deadline": 1, "reminded_on": 1},
+    fresh=lambda now: {"reminded_on": None}, sort=("deadline", 1), pages={"ticket_overdue": "/after-sales/list/"},
+    mine=lambda person: {"$or": [{"handler": person.id}, {"owner_unit": {"$in": list(person.units)}}]})
 
 
 reminders.SOURCES.extend([stock_reminders, ticket_reminders])

@@ -31,26 +31,28 @@ def _id(value):
 
 
 # ---- risks: warning indicators and the matrix (SOC 9.1, 9.3) --------------------------------------------------
-def breach_notices(now: dt.datetime, where: dict | None = None) -> list[reminders.Sent]:
-    """Tell the owner of a live risk about each new breach of its warning indicators, once (SOC 9.3): a breach
-    is the set of indicators breached together; cleared and breached again, it is told again."""
-    query: dict = {"breached": True, "status": {"$in": list(LIVE_RISK)}}
-    if where:
-        query = {"$and": [where, query]}
-    fields = {"title": 1, "owner": 1, "breach_key": 1}
-
-    def message(raw):
-        return ([raw.get("owner")], "risk_breach",
-                {"title": raw.get("title") or "", "text": (raw.get("breach_key") or "").replace("|", ", ")},
-                RISK_PATH.format(id=raw["_id"]))
-
+def _breach_items(now: dt.datetime, rows: list[dict]) -> list[reminders.Due]:
     out = []
-    for raw in Risk._get_collection().find(query, {"breach_key": 1, "breach_notified": 1}).limit(5000):
+    for raw in rows:
         key = raw.get("breach_key")
-        if key and raw.get("breach_notified") != key:
-            out += reminders.once(now, Risk, {"_id": raw["_id"], "breach_key": key}, "breach_notified", key, fields,
-                                  message)
+        if not key:
+            continue
+        due = reminders.item(raw, "risk_breach", (raw.get("owner"),),
+                             {"title": raw.get("title") or "", "text": key.replace("|", ", ")},
+                             RISK_PATH.format(id=raw["_id"]), title=raw.get("title") or "", stamp="breach_notified",
+                             value=key)
+        due.claim = {"breach_key": key, "breach_notified": {"$ne": key}}
+        out.append(due)
     return out
+
+
+# The owner of a live risk hears of each new breach of its warning indicators once (SOC 9.3): a breach is the set
+# of indicators breached together; cleared and breached again, it is told again.
+breach_notices = reminders.Source(
+    "breach_notices", Risk, {"risk_breach": _l("Risks with a warning indicator breached")}, _breach_items,
+    where=lambda now: {"breached": True, "status": {"$in": list(LIVE_RISK)}},
+    fields={"title": 1, "owner": 1, "breach_key": 1, "breach_notified": 1},
+    pages={"risk_breach": "/risks/list/?_flt_0_breached=y"}, mine=lambda person: {"owner": person.id})
 
 
 def notify_breach(risk_id, now: dt.datetime | None = None) -> list[reminders.Sent]:
@@ -72,49 +74,61 @@ def matrix(where: dict) -> list[list[dict]]:
 
 
 # ---- reminders ----------------------------------------------------------------------------------------------
-def _once_per_date(now, document, where: dict, date_field: str, stamp: str, fields: dict, message):
-    """`reminders.once` for each date of `date_field` among the records due: each record is told once per
-    date (a new review or due date is told again)."""
-    out = []
-    for date in sorted(document._get_collection().distinct(date_field, where))[:1000]:
-        out += reminders.once(now, document, {**where, date_field: date}, stamp, date, fields, message)
+def _heads_for(rows: list[dict], person_field: str) -> dict:
+    """Per row: the head of its unit, or the person's own head when they head the unit themselves (or it has no
+    head). Five queries for any number of rows."""
+    units = reminders.unit_heads({raw.get("owner_unit") for raw in rows if raw.get("owner_unit") is not None})
+    own = reminders.heads_of(raw.get(person_field) for raw in rows
+                             if units.get(raw.get("owner_unit")) in (None, raw.get(person_field)))
+    out = {}
+    for raw in rows:
+        person, head = raw.get(person_field), units.get(raw.get("owner_unit"))
+        out[raw["_id"]] = own.get(person) if person is not None and head in (None, person) else head
     return out
 
 
-def _head_for(person, unit) -> object:
-    """The unit's head, or the person's own head when they head the unit themselves."""
-    head = reminders.unit_heads([unit])[unit] if unit is not None else None
-    return reminders.head_of(person) if person is not None and head in (None, person) else head
+def _dated_items(kind: str, path: str, person_field: str, date_field: str, stamp: str, label_field: str):
+    """Each record told once per date of `date_field` (a new review or due date is told again): the person and
+    their head (without a person, the unit's head)."""
+    def items(now: dt.datetime, rows: list[dict]) -> list[reminders.Due]:
+        heads = _heads_for(rows, person_field)
+        out = []
+        for raw in rows:
+            date = raw[date_field]
+            due = reminders.item(raw, kind, (raw.get(person_field), heads.get(raw["_id"])),
+                                 {"title": raw.get(label_field) or "", "date": f"{date:%Y-%m-%d}"},
+                                 path.format(id=raw["_id"]), title=raw.get(label_field) or "", stamp=stamp, value=date,
+                                 when=date)
+            due.claim = {date_field: date, stamp: {"$ne": date}}
+            out.append(due)
+        return out
+
+    return items
 
 
-def review_reminders(now: dt.datetime) -> list[reminders.Sent]:
-    """Live risks past their review date: the owner and the head of the owner's unit, once per review date
-    (FSS 8(1)2, DSC 6(1)1)."""
-    today = reminders.day(settings.local_today(now))
-
-    def message(raw):
-        return ([raw.get("owner"), _head_for(raw.get("owner"), raw.get("owner_unit"))], "risk_review_due",
-                {"title": raw.get("title") or "", "date": f"{raw['review_on']:%Y-%m-%d}"},
-                RISK_PATH.format(id=raw["_id"]))
-
-    return _once_per_date(now, Risk, {"status": {"$in": list(LIVE_RISK)}, "review_on": {"$lt": today}}, "review_on",
-                          "review_reminded_for", {"title": 1, "owner": 1, "owner_unit": 1, "review_on": 1}, message)
+def _mine(person: reminders.Person, person_field: str) -> dict:
+    """Records of the person or of someone who reports to them, or of a unit whose head they may be."""
+    return {"$or": [{person_field: {"$in": person.among(*person.reports)}},
+                    {"owner_unit": {"$in": list(person.units)}}]}
 
 
-def finding_reminders(now: dt.datetime) -> list[reminders.Sent]:
-    """Corrective actions past their due date: the responsible person and their head (without a person, the
-    unit's head), once per due date (DSC 6(3)3)."""
-    today = reminders.day(settings.local_today(now))
+# Live risks past their review date: the owner and the head of the owner's unit (FSS 8(1)2, DSC 6(1)1).
+review_reminders = reminders.Source(
+    "review_reminders", Risk, {"risk_review_due": _l("Risks past their review date")},
+    _dated_items("risk_review_due", RISK_PATH, "owner", "review_on", "review_reminded_for", "title"),
+    where=lambda now: {"status": {"$in": list(LIVE_RISK)},
+                       "review_on": {"$lt": reminders.day(settings.local_today(now))}},
+    fields={"title": 1, "owner": 1, "owner_unit": 1, "review_on": 1, "review_reminded_for": 1}, sort=("review_on", 1),
+    pages={"risk_review_due": "/risks/list/"}, mine=lambda person: _mine(person, "owner"))
 
-    def message(raw):
-        person = raw.get("responsible")
-        return ([person, _head_for(person, raw.get("owner_unit"))], "finding_overdue",
-                {"title": raw.get("number") or "", "date": f"{raw['due_on']:%Y-%m-%d}"},
-                FINDING_PATH.format(id=raw["_id"]))
-
-    return _once_per_date(now, AuditFinding, {"status": {"$in": list(OPEN_FINDING)}, "due_on": {"$lt": today}},
-                          "due_on", "reminded_for", {"number": 1, "responsible": 1, "owner_unit": 1, "due_on": 1},
-                          message)
+# Corrective actions past their due date: the responsible person and their head (DSC 6(3)3).
+finding_reminders = reminders.Source(
+    "finding_reminders", AuditFinding, {"finding_overdue": _l("Corrective actions past due")},
+    _dated_items("finding_overdue", FINDING_PATH, "responsible", "due_on", "reminded_for", "number"),
+    where=lambda now: {"status": {"$in": list(OPEN_FINDING)},
+                       "due_on": {"$lt": reminders.day(settings.local_today(now))}},
+    fields={"number": 1, "responsible": 1, "owner_unit": 1, "due_on": 1, "reminded_for": 1}, sort=("due_on", 1),
+    pages={"finding_overdue": "/audit-findings/list/"}, mine=lambda person: _mine(person, "responsible"))
 
 
 # ---- credit: the customer's rating and limit are those of its latest assessment (DSC 6(2)3) ---------------------

@@ -391,40 +391,43 @@ def acknowledge(report_id, actor: Actor, comment: str, now: dt.datetime | None =
 
 
 # ---- reminders (SOC 3.4, 3.5) ----------------------------------------------------------------------------
-def renewal_reminders(now: dt.datetime) -> list[reminders.Sent]:
-    """Contracts entering the renewal window: their salesperson and the head they report to, once."""
-    today = settings.local_today(now)
-    collection = Contract._get_collection()
-    out = []
-    for raw in collection.find({**renewal_query(today), "renewal_reminded_on": None},
-                               {"number": 1, "subject": 1, "owner": 1, "end": 1}).limit(5000):
-        if not collection.update_one({"_id": raw["_id"], "renewal_reminded_on": None},
-                                     {"$set": {"renewal_reminded_on": _day(today)}}).modified_count:
-            continue
-        people = [p for p in (raw.get("owner"), reminders.head_of(raw.get("owner"))) if p is not None]
-        notify.post([(people, "contract_renewal", {"title": f"{raw.get('number')} {raw.get('subject', '')[:60]}",
-                                                   "date": f"{raw['end']:%Y-%m-%d}"},
-                      CONTRACT_PATH.format(id=raw["_id"]))], now)
-        out.append(reminders.Sent("contract_renewal", raw.get("number") or "", len(set(people)), ""))
-    return out
+def _renewal_items(now: dt.datetime, rows: list[dict]) -> list[reminders.Due]:
+    """Contracts in the renewal window: their salesperson and the head they report to, once per episode."""
+    heads = reminders.heads_of(raw.get("owner") for raw in rows)
+    stamp = _day(settings.local_today(now))
+    return [reminders.item(raw, "contract_renewal", (raw.get("owner"), heads.get(raw.get("owner"))),
+                           {"title": f"{raw.get('number')} {raw.get('subject', '')[:60]}",
+                            "date": f"{raw['end']:%Y-%m-%d}"}, CONTRACT_PATH.format(id=raw["_id"]),
+                           title=raw.get("number") or "", stamp="renewal_reminded_on", value=stamp, when=raw["end"],
+                           episode=True) for raw in rows]
 
 
-def report_reminders(now: dt.datetime) -> list[reminders.Sent]:
+renewal_reminders = reminders.Source(
+    "renewal_reminders", Contract, {"contract_renewal": _l("Contracts up for renewal")}, _renewal_items,
+    where=lambda now: renewal_query(settings.local_today(now)),
+    fields={"number": 1, "subject": 1, "owner": 1, "end": 1, "renewal_reminded_on": 1},
+    fresh=lambda now: {"renewal_reminded_on": None}, sort=("end", 1),
+    pages={"contract_renewal": "/contracts/follow-up/"},
+    mine=lambda person: {"owner": {"$in": person.among(*person.reports)}})
+
+
+def _reports_read(now: dt.datetime, fresh: bool, where: dict | None) -> list[dict]:
+    return reports_due(settings.local_today(now), where, limit=5000)
+
+
+def _report_items(now: dt.datetime, rows: list[dict]) -> list[reminders.Due]:
     """Progress reports to clients falling due: the team leader, once per due date."""
-    today = settings.local_today(now)
-    collection = Contract._get_collection()
-    out = []
-    for row in reports_due(today, limit=5000):
-        due = _day(row["due"])
-        if row.get("report_reminded_for") == due or not collection.update_one(
-                {"_id": row["_id"], "report_reminded_for": {"$ne": due}},
-                {"$set": {"report_reminded_for": due}}).modified_count:
-            continue
-        notify.post([([row.get("team_leader")], "client_report_due",
-                      {"title": row.get("number") or "", "date": f"{row['due']:%Y-%m-%d}"},
-                      CONTRACT_PATH.format(id=row["_id"]))], now)
-        out.append(reminders.Sent("client_report_due", row.get("number") or "", 1, ""))
-    return out
+    return [reminders.item(row, "client_report_due", (row.get("team_leader"),),
+                           {"title": row.get("number") or "", "date": f"{row['due']:%Y-%m-%d}"},
+                           CONTRACT_PATH.format(id=row["_id"]), title=row.get("number") or "",
+                           stamp="report_reminded_for", value=_day(row["due"]), when=_day(row["due"]))
+            for row in rows]
+
+
+report_reminders = reminders.Source(
+    "report_reminders", Contract, {"client_report_due": _l("Progress reports due to clients")}, _report_items,
+    rows=_reports_read, pages={"client_report_due": "/contracts/follow-up/"},
+    mine=lambda person: {"team_leader": person.id})
 
 
 reminders.SOURCES.extend([renewal_reminders, report_reminders])

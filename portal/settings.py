@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from zoneinfo import ZoneInfo
 
 from models.common import utcnow
@@ -12,11 +15,26 @@ from portal.config import Config
 SETTING_LABELS = {key: label for key, (_kind, _value, _clauses, label) in DEFAULTS.items()}
 
 
+_SNAPSHOT: ContextVar[dict | None] = ContextVar("settings_snapshot", default=None)
+
+
 def get(key: str):
     """The typed value of a setting: the stored one, or its default."""
     kind, default, _clauses, _label = DEFAULTS[key]
-    row = Setting.objects(key=key).only("kind", "value").first()
+    taken = _SNAPSHOT.get()
+    row = taken.get(key) if taken is not None else Setting.objects(key=key).only("kind", "value").first()
     return (row or Setting(key=key, kind=kind, value=default)).typed()
+
+
+@contextmanager
+def snapshot() -> Iterator[None]:
+    """Read every setting in one query for the block (a page that needs many of them, like the home page), not
+    one query per `get`. Nothing is kept after the block, so a changed setting counts from the next page on."""
+    token = _SNAPSHOT.set({row.key: row for row in Setting.objects.only("key", "kind", "value")})
+    try:
+        yield
+    finally:
+        _SNAPSHOT.reset(token)
 
 
 def ensure_defaults() -> int:

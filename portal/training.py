@@ -435,12 +435,12 @@ def _score(session: dict, row: dict, score: Decimal, mark: int, actor: Actor, no
     return passed
 
 
-def retakes_due(limit: int = 5000) -> list[dict]:
-    """Open retakes nobody has been reminded of yet, with the session's title and the trainee's name (three
-    queries)."""
+def retakes_due(limit: int = 5000, fresh: bool = True, where: dict | None = None) -> list[dict]:
+    """Open retakes (with `fresh`: those nobody has been reminded of yet), with the session's title and the
+    trainee's name (three queries)."""
     due = list(TrainingAssessment._get_collection().find(
-        {"status": "retake_open", "retake_reminded": {"$ne": True}}, {"session": 1, "employee": 1, "attempt": 1})
-        .limit(limit))
+        {"status": "retake_open", **({"retake_reminded": {"$ne": True}} if fresh else {}), **(where or {})},
+        {"session": 1, "employee": 1, "attempt": 1, "retake_reminded": 1}).limit(limit))
     if not due:
         return []
     titles = {s["_id"]: s.get("title", "") for s in TrainingSession._get_collection().find(
@@ -452,20 +452,19 @@ def retakes_due(limit: int = 5000) -> list[dict]:
     return due
 
 
-def retake_reminders(now: dt.datetime) -> list[reminders.Sent]:
+def _retake_items(now: dt.datetime, rows: list[dict]) -> list[reminders.Due]:
     """Each open retake is reminded once to HR and to the trainee (FSS 5(4)3: re-test until passed)."""
-    due = {row["_id"]: row for row in retakes_due()}
-    if not due:
-        return []
     hr = approvals.role_holders("HR")
+    return [reminders.item(row, "training_retake", (*hr, row.get("employee")),
+                           {"title": row["title"], "name": row["name"]}, ASSESSMENT_PATH.format(id=row["_id"]),
+                           title=row["title"], stamp="retake_reminded", value=True) for row in rows]
 
-    def message(raw):
-        row = due[raw["_id"]]
-        return ([*hr, raw.get("employee")], "training_retake", {"title": row["title"], "name": row["name"]},
-                ASSESSMENT_PATH.format(id=raw["_id"]))
 
-    return reminders.once(now, TrainingAssessment, {"_id": {"$in": list(due)}, "status": "retake_open"},
-                          "retake_reminded", True, {"employee": 1}, message)
+retake_reminders = reminders.Source(
+    "retake_reminders", TrainingAssessment, {"training_retake": _l("Training retakes open")}, _retake_items,
+    rows=lambda now, fresh, where: retakes_due(fresh=fresh, where=where),
+    pages={"training_retake": "/training-assessments/list/?_flt_0_status=retake_open"},
+    mine=lambda person: None if "HR" in person.roles else {"employee": person.id})
 
 
 # ---- feedback (BRD 7(4)) ----------------------------------------------------------------------------------------
