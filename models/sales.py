@@ -234,7 +234,7 @@ class OrderLine(PortalEmbedded):
     unit_cost = MoneyField(verbose_name=_l("Unit cost (CNY)"))
     floor_price = MoneyField(verbose_name=_l("Price list (CNY)"))
     below_floor = BooleanField(default=False, verbose_name=_l("Below the price list"))
-    category = StringField(max_length=64)
+    category = StringField(max_length=64, verbose_name=_l("Category"))  # the product's, for the analysis
     derived_fields = ("amount", "unit_cost", "floor_price", "below_floor", "category")
 
 

@@ -207,21 +207,33 @@ def _bucket_sums(today: dt.date) -> dict:
 
 def aging(where: dict, today: dt.date, by: str = "customer", limit: int = 500) -> dict:
     """Open receivables by customer or by responsible salesperson, split into aging buckets: one aggregation
-    and one read of the names. Returns {"rows": [...], "total": {...}}."""
+    (the `limit` largest balances, one "All others" row summing the rest, and the total of all of them) and one
+    read of the names. Returns {"rows": [...], "total": {...}, "buckets": [...]}."""
     key = "customer" if by == "customer" else "owner"
     buckets = [bucket for _limit, bucket in BUCKET_LIMITS] + ["over_180"]
-    rows = list(Receivable._get_collection().aggregate([
+    sums = {name: {"$sum": f"${name}"} for name in ("count", "total", *buckets)}
+    order = {"$sort": {"total": -1, "_id": 1}}
+    result = next(iter(Receivable._get_collection().aggregate([
         {"$match": {"$and": [where, {"state": "open", "outstanding": {"$gt": 0}}]}},
         {"$group": {"_id": f"${key}", "count": {"$sum": 1}, "total": {"$sum": "$outstanding"},
                     **_bucket_sums(today)}},
-        {"$sort": {"total": -1}}, {"$limit": limit}]))
+        {"$facet": {"rows": [order, {"$limit": limit}],
+                    "others": [order, {"$skip": limit}, {"$group": {"_id": None, **sums}}],
+                    "total": [{"$group": {"_id": None, **sums}}]}}])), {})
+    rows = result.get("rows") or []
     source = Customer if key == "customer" else Employee
     names = {r["_id"]: r for r in source._get_collection().find(
         {"_id": {"$in": [r["_id"] for r in rows]}}, {"name": 1, "number": 1, "employee_no": 1})}
-    out = [{"id": r["_id"], "name": names.get(r["_id"], {}).get("name", "?"), "count": r["count"],
-            "total": from_fen(r["total"]), **{b: from_fen(r[b]) for b in buckets}} for r in rows]
-    total = {"count": sum(r["count"] for r in out), "total": sum((r["total"] for r in out), Decimal("0")),
-             **{b: sum((r[b] for r in out), Decimal("0")) for b in buckets}}
+
+    def figures(raw: dict) -> dict:
+        return {"count": raw.get("count", 0), "total": from_fen(raw.get("total", 0)),
+                **{b: from_fen(raw.get(b, 0)) for b in buckets}}
+
+    out = [{"id": r["_id"], "name": names.get(r["_id"], {}).get("name", "?"), **figures(r)} for r in rows]
+    for others in result.get("others") or []:  # beyond the limit: one row, so that the rows add up to the total
+        if others.get("count"):  # (the embedded store groups an empty input into one row of zeros)
+            out.append({"id": None, "name": str(_l("All others")), "others": True, **figures(others)})
+    total = figures(next(iter(result.get("total") or []), {}))
     return {"rows": out, "total": total, "buckets": buckets}
 
 
@@ -254,40 +266,70 @@ def credit_check(customer_id, amount, exclude_order=None) -> dict | None:
 
 
 # ---- reminders (DOMAIN 7; FSS 3(7)1, 3(7)3; MIC 收入管理/1) ----------------------------------------------------
-def overdue_reminders(now: dt.datetime) -> list[reminders.Sent]:
-    """Receivables past their due date: the responsible salesperson, once per due date (FSS 3(7)1)."""
-    today = _day(settings.local_today(now))
-    return reminders.once(
-        now, Receivable, {"state": "open", "due_date": {"$lt": today}, "reminded_for": None}, "reminded_for", today,
-        {"number": 1, "owner": 1, "due_date": 1},
-        lambda raw: ([raw.get("owner")], "receivable_overdue",
-                     {"title": raw.get("number") or "", "date": f"{raw['due_date']:%Y-%m-%d}"},
-                     RECEIVABLE_PATH.format(id=raw["_id"])))
+def _receivable_items(kind: str, stamp: str, superior: bool):
+    def items(now: dt.datetime, rows: list[dict]) -> list[reminders.Due]:
+        today = _day(settings.local_today(now))
+        heads = reminders.heads_of(raw.get("owner") for raw in rows) if superior else {}
+        return [reminders.item(raw, kind, (heads.get(raw.get("owner")), raw.get("owner")),
+                               {"title": raw.get("number") or "", "date": f"{raw['due_date']:%Y-%m-%d}"},
+                               RECEIVABLE_PATH.format(id=raw["_id"]), title=raw.get("number") or "", stamp=stamp,
+                               value=today, when=raw["due_date"], episode=True) for raw in rows]
+
+    return items
 
 
-def escalation_reminders(now: dt.datetime) -> list[reminders.Sent]:
-    """Receivables overdue longer than `receivable_escalation_days`: the responsible person's superior, once
-    (FSS 3(7)3)."""
-    local = settings.local_today(now)
-    cutoff = _day(local - dt.timedelta(days=settings.get("receivable_escalation_days")))
-    return reminders.once(
-        now, Receivable, {"state": "open", "due_date": {"$lt": cutoff}, "escalated_for": None}, "escalated_for",
-        _day(local), {"number": 1, "owner": 1, "due_date": 1},
-        lambda raw: ([reminders.head_of(raw.get("owner")), raw.get("owner")], "receivable_escalated",
-                     {"title": raw.get("number") or "", "date": f"{raw['due_date']:%Y-%m-%d}"},
-                     RECEIVABLE_PATH.format(id=raw["_id"])))
+_RECEIVABLE_FIELDS = {"number": 1, "owner": 1, "due_date": 1, "reminded_for": 1, "escalated_for": 1}
+_OPEN_RECEIVABLES = "/receivables/list/?_flt_0_state=open"
+
+# Receivables past their due date: the responsible salesperson, once per due date (FSS 3(7)1).
+overdue_reminders = reminders.Source(
+    "overdue_reminders", Receivable, {"receivable_overdue": _l("Receivables past due")},
+    _receivable_items("receivable_overdue", "reminded_for", superior=False),
+    where=lambda now: {"state": "open", "due_date": {"$lt": _day(settings.local_today(now))}},
+    fields=_RECEIVABLE_FIELDS, fresh=lambda now: {"reminded_for": None}, sort=("due_date", 1),
+    pages={"receivable_overdue": _OPEN_RECEIVABLES}, mine=lambda person: {"owner": person.id})
+
+# Receivables overdue longer than `receivable_escalation_days`: the responsible person's superior, once
+# (FSS 3(7)3).
+escalation_reminders = reminders.Source(
+    "escalation_reminders", Receivable, {"receivable_escalated": _l("Receivables escalated to you")},
+    _receivable_items("receivable_escalated", "escalated_for", superior=True),
+    where=lambda now: {"state": "open", "due_date": {"$lt": _day(settings.local_today(now) - dt.timedelta(
+        days=settings.get("receivable_escalation_days")))}},
+    fields=_RECEIVABLE_FIELDS, fresh=lambda now: {"escalated_for": None}, sort=("due_date", 1),
+    pages={"receivable_escalated": _OPEN_RECEIVABLES},
+    mine=lambda person: {"owner": {"$in": person.among(*person.reports)}})
 
 
-def remittance_reminders(now: dt.datetime) -> list[reminders.Sent]:
-    """Agents whose confirmed sales exceed what they paid in: the agent and their team's head, once a month
-    (MIC 收入管理/1)."""
+def _owing(now: dt.datetime, fresh: bool, where: dict | None) -> list[dict]:
+    """Agents whose confirmed sales exceed what they paid in, with the amount and the month last reminded (four
+    queries). `where` narrows to some agents: {"_id": {"$in": [...]}}."""
+    only = where["_id"]["$in"] if where else None
+    found = [{**r["agent"], "outstanding": r["outstanding"]} for r in agents.balances(only, limit=5000)
+             if r["outstanding"] > 0]
+    if not found:
+        return []
+    stamps = {e["_id"]: e.get("remittance_reminded_for") for e in Employee._get_collection().find(
+        {"_id": {"$in": [a["_id"] for a in found]}}, {"remittance_reminded_for": 1})}
     month = f"{settings.local_today(now):%Y-%m}"
-    owing = {r["agent"]["_id"]: r["outstanding"] for r in agents.balances(limit=5000) if r["outstanding"] > 0}
-    return reminders.once(
-        now, Employee, {"_id": {"$in": list(owing)}}, "remittance_reminded_for", month, {"name": 1, "owner_unit": 1},
-        lambda raw: ([raw["_id"], reminders.head_of(raw["_id"])], "unremitted",
-                     {"title": raw.get("name") or "", "amount": f"{owing[raw['_id']]:,.2f}"},
-                     "/remittances/balances/"))
+    rows = [{**a, "remittance_reminded_for": stamps.get(a["_id"])} for a in found]
+    return [a for a in rows if not fresh or a["remittance_reminded_for"] != month]
+
+
+def _remittance_items(now: dt.datetime, rows: list[dict]) -> list[reminders.Due]:
+    """Agents with unremitted sales: the agent and their team's head, once a month (MIC 收入管理/1)."""
+    month = f"{settings.local_today(now):%Y-%m}"
+    heads = reminders.heads_of(raw["_id"] for raw in rows)
+    return [reminders.item(raw, "unremitted", (raw["_id"], heads.get(raw["_id"])),
+                           {"title": raw.get("name") or "", "amount": f"{raw['outstanding']:,.2f}"},
+                           "/remittances/balances/", title=raw.get("name") or "", stamp="remittance_reminded_for",
+                           value=month) for raw in rows]
+
+
+remittance_reminders = reminders.Source(
+    "remittance_reminders", Employee, {"unremitted": _l("Agents' sales not yet paid in")}, _remittance_items,
+    rows=_owing, pages={"unremitted": "/remittances/balances/"},
+    mine=lambda person: {"_id": {"$in": person.among(*person.reports)}})
 
 
 reminders.SOURCES.extend([overdue_reminders, escalation_reminders, remittance_reminders])

@@ -69,6 +69,29 @@ def test_the_aging_report_adds_up_open_amounts_per_customer_and_per_salesperson_
     assert per_person[person("sales_clerk").pk]["over_180"] == Decimal("300.00")
 
 
+def test_aging_beyond_its_row_limit_shows_all_others_and_the_whole_total_in_one_aggregation__issue_9_4(db, counter):
+    for username, amount in (("sales_rep", "300.00"), ("sales_clerk", "200.00"), ("sales_head", "100.00")):
+        due(amount, 40, owner=person(username))
+    where = {"customer": buyer().pk}
+    whole = receivables.aging(where, TODAY, by="owner")
+    counter.reset()
+    capped = receivables.aging(where, TODAY, by="owner", limit=1)
+    assert counter.by_collection().get("receivables") == 1  # rows, the rest and the total: one aggregation
+    assert capped["total"] == whole["total"]  # not only the rows shown
+    top, others = capped["rows"]
+    assert top["id"] == whole["rows"][0]["id"] and others["id"] is None and others["name"] == "All others"
+    assert others["count"] == whole["total"]["count"] - top["count"]
+    assert top["total"] + others["total"] == whole["total"]["total"]
+    assert top["d31_90"] + others["d31_90"] == whole["total"]["d31_90"]
+
+
+def test_the_aging_page_shows_the_all_others_row_unlinked__issue_9_4(as_role, monkeypatch):
+    aging = receivables.aging
+    monkeypatch.setattr(receivables, "aging", lambda where, today, by="customer", limit=500: aging(where, today, by, 1))
+    page = as_role("Finance").get("/receivables/aging/").data.decode()
+    assert 'class="portal-aging-others"><td><em>All others</em></td>' in page
+
+
 # ---- receipts (SOC 6.2, DSC 5(2)) --------------------------------------------------------------------------
 def test_receipts_pay_a_receivable_down_and_settle_it_SOC_6_2(db):
     owed = due("1000.00")
