@@ -18,6 +18,7 @@ AUDIT_ACTIONS = choices(
     ("delete", _l("Deleted")),
     ("state", _l("State change")),
     ("export", _l("Exported")),
+    ("import", _l("Imported")),
     ("login", _l("Signed in")),
     ("admin", _l("Administration")),
 )
@@ -35,7 +36,7 @@ class AuditEntry(Document):
     """Who did what to which record, when. Written by portal.audit only; never updated or deleted."""
 
     meta = {"collection": "audit_log",
-            "indexes": [("collection", "record_id", "-at"), "-at", "user", "action"],
+            "indexes": [("collection", "record_id", "-at"), "-at", ("user", "-at"), "action"],
             "ordering": ["-at"]}
 
     at = DateTimeField(required=True, default=utcnow, verbose_name=_l("At"))

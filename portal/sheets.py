@@ -22,6 +22,7 @@ CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # characters an XLSX cell cannot hold
+_LEADING_IGNORED = "".join(chr(c) for c in range(0x20) if chr(c) not in "\t\r") + " \u3000"
 
 
 def safe_cell(value):
@@ -33,7 +34,8 @@ def safe_cell(value):
     if isinstance(value, int | float | Decimal | dt.date | dt.datetime):
         return value
     text = str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    # A spreadsheet skips leading control characters and blanks before it looks for a formula, so do we.
+    return "'" + text if text.lstrip(_LEADING_IGNORED).startswith(FORMULA_START) else text
 
 
 def _csv_cell(value) -> str:
@@ -56,11 +58,11 @@ def csv_bytes(header: Sequence, rows: Iterable[Sequence]) -> bytes:
 
 
 def _xlsx_cell(value):
+    if isinstance(value, str):
+        value = _ILLEGAL_XML.sub("", value)  # before neutralising: what is left is what the sheet will read
     value = safe_cell(value)
     if isinstance(value, Decimal):
         return float(value)
-    if isinstance(value, str):
-        return _ILLEGAL_XML.sub("", value)
     return value
 
 

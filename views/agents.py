@@ -55,6 +55,7 @@ class AgentView(EmployeeView):
 
     route_base = "/agents"
     class_permission_name = "Agent"
+    api_name = "agents"  # the employees collection is /api/v1/employees/ already
     base_filters = [["staff_kind", FilterEqual, "agent"]]
     regulation_clauses = ("MIC 微商團隊組織架構/各級代理/1", "MIC 微商團隊組織架構/各級代理/2",
                           "MIC 微商團隊組織架構/團隊負責人/1")

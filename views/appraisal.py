@@ -236,6 +236,7 @@ class AppraisalView(ScopedModelView):
     route_base = "/appraisals"
     datamodel = PortalMongoInterface(Appraisal)
     class_permission_name = "Appraisal"
+    export_audited = True  # appraisal scores (DOMAIN 6)
     exclude_route_methods = {"download", "add", "edit", "delete", "action", "action_post"}
     regulation_clauses = _FLOW_CLAUSES
     show_template = "portal/appraisal/show.html"
@@ -596,6 +597,7 @@ class Feedback360View(ScopedModelView):
     route_base = "/appraisal-360"
     datamodel = PortalMongoInterface(Feedback360)
     class_permission_name = "Feedback360"
+    export_audited = True  # 360 ratings (SOC 5.1)
     exclude_route_methods = {"download", "add", "edit", "delete", "action", "action_post"}
     regulation_clauses = ("SOC 5.1", "FSS 6(3)2", "FSS 6(3)3")
     show_template = "portal/appraisal/rate_show.html"
@@ -718,6 +720,7 @@ class ImprovementPlanView(ScopedModelView):
     route_base = "/improvement-plans"
     datamodel = PortalMongoInterface(ImprovementPlan)
     class_permission_name = "ImprovementPlan"
+    export_audited = True  # personal data (DSC 4(2)3)
     regulation_clauses = ("DSC 4(2)3", "SOC 5.1", "FSS 6(4)2")
     show_template = "portal/record_show.html"
     list_title = show_title = _l("Improvement plans")

@@ -24,6 +24,7 @@ class AuditEntryView(PortalModelView):
 
     datamodel = PortalMongoInterface(AuditEntry)
     class_permission_name = "AuditEntry"
+    export_audited = True  # who did what: personal data of every user
     base_permissions = ["can_list", "can_show"]
     exclude_route_methods = {"add", "edit", "delete", "download", "action", "action_post"}
     regulation_clauses = ("DSC 7(3)1", "DSC 6(3)3")

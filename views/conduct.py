@@ -31,6 +31,7 @@ class LeaveRequestView(ApprovableView):
 
     datamodel = PortalMongoInterface(LeaveRequest)
     class_permission_name = "LeaveRequest"
+    export_audited = True  # personal data (DOMAIN 3.8)
     scope_owner_field = "employee"
     scope_all_roles = frozenset({"Admin", "Auditor", "HR"})
     regulation_clauses = ("FSS 4(1)1", "FSS 4(1)2")
@@ -58,6 +59,7 @@ class AttendanceRecordView(ScopedModelView):
     route_base = "/attendance"
     datamodel = PortalMongoInterface(AttendanceRecord)
     class_permission_name = "AttendanceRecord"
+    export_audited = True  # personal data (DOMAIN 3.8)
     scope_owner_field = "employee"
     scope_all_roles = frozenset({"Admin", "Auditor", "HR"})
     unit_from = "employee"
@@ -118,6 +120,7 @@ class ViolationView(HeadScopedView):
     route_base = "/violations"
     datamodel = PortalMongoInterface(Violation)
     class_permission_name = "Violation"
+    export_audited = True  # disciplinary records (DOMAIN 3.8)
     scope_owner_field = "person"
     scope_all_roles = frozenset({"Admin", "Auditor", "HR"})
     unit_from = "person"
@@ -235,6 +238,7 @@ class GiftDeclarationView(HeadScopedView):
     route_base = "/gift-declarations"
     datamodel = PortalMongoInterface(GiftDeclaration)
     class_permission_name = "GiftDeclaration"
+    export_audited = True  # personal data (FSS 4(4))
     scope_owner_field = "employee"
     scope_all_roles = frozenset({"Admin", "Auditor", "HR"})
     regulation_clauses = ("FSS 4(4)1", "FSS 4(4)2")

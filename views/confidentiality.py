@@ -31,6 +31,7 @@ class ConfidentialityAgreementView(ScopedModelView):
     datamodel = PortalMongoInterface(ConfidentialityAgreement)
     list_summary_queries = 1  # the expiry window setting, for the "expires soon" flag
     class_permission_name = "ConfidentialityAgreement"
+    export_audited = True  # personal data (DOMAIN 3.10)
     scope_unit_field = None  # no unit sees them: HR, Auditor and the employee only
     scope_owner_field = "employee"
     scope_all_roles = frozenset({"Admin", "Auditor", "HR"})

@@ -131,6 +131,7 @@ class CandidateView(ScopedModelView):
     datamodel = PortalMongoInterface(Candidate)
     line_references = (("interviews", "interviewer", Employee),)
     class_permission_name = "Candidate"
+    export_audited = True  # applicants' personal data (DOMAIN 3.7)
     scope_all_roles = frozenset({"Admin", "Auditor", "HR"})
     unit_from = "plan"
     regulation_clauses = ("SOC 4.1", "DSC 4(1)2")
@@ -275,6 +276,7 @@ class OnboardingView(ScopedModelView):
     datamodel = PortalMongoInterface(Onboarding)
     list_summary_queries = 1  # the employees' confidentiality agreements, one query for the page
     class_permission_name = "Onboarding"
+    export_audited = True  # personal data (DOMAIN 3.7)
     scope_unit_field = None  # HR, Auditor and the new hire only
     scope_owner_field = "employee"
     scope_all_roles = frozenset({"Admin", "Auditor", "HR"})
@@ -340,6 +342,7 @@ class CompensationProfileView(ScopedModelView):
     route_base = "/compensation"
     datamodel = PortalMongoInterface(CompensationProfile)
     class_permission_name = "CompensationProfile"
+    export_audited = True  # pay (DSC 4(3))
     scope_unit_field = None  # no unit and no person sees it:
     scope_owner_field = None  # even a role given by mistake finds nothing
     scope_all_roles = hr.PRIVATE_PAY
@@ -378,6 +381,7 @@ class AwardView(PortalModelView):
     route_base = "/awards"
     datamodel = PortalMongoInterface(Award)
     class_permission_name = "Award"
+    export_audited = True  # bonuses (SOC 5.2)
     regulation_clauses = ("SOC 5.2", "DSC 4(4)1")
     show_template = "portal/record_show.html"
     list_title = show_title = _l("Awards")
@@ -432,6 +436,7 @@ class CareerPlanView(ScopedModelView):
     route_base = "/career-plans"
     datamodel = PortalMongoInterface(CareerPlan)
     class_permission_name = "CareerPlan"
+    export_audited = True  # personal data (BRD 7(5))
     scope_owner_field = "employee"
     scope_all_roles = hr.CAREER_ALL
     unit_from = "employee"
@@ -513,6 +518,7 @@ class EmployeeFeedbackView(ScopedModelView):
     route_base = "/employee-feedback"
     datamodel = PortalMongoInterface(EmployeeFeedback)
     class_permission_name = "EmployeeFeedback"
+    export_audited = True  # personal data (DSC 4(4)2)
     scope_unit_field = None
     scope_owner_field = "employee"
     scope_all_roles = frozenset({"Admin", "Auditor", "HR"})

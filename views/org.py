@@ -63,6 +63,7 @@ class EmployeeView(ScopedModelView):
 
     datamodel = PortalMongoInterface(Employee)
     class_permission_name = "Employee"
+    export_audited = True  # personal data of staff and agents
     scope_owner_field = "id"
     scope_all_roles = frozenset({"Admin", "Auditor", "HR"})
     regulation_clauses = ("DSC 2(1)", "FSS 1(2)", "MIC 總則/適用范圍")

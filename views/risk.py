@@ -151,6 +151,7 @@ class CreditAssessmentView(ScopedModelView):
     route_base = "/credit-assessments"
     datamodel = PortalMongoInterface(CreditAssessment)
     class_permission_name = "CreditAssessment"
+    export_audited = True  # customers' credit (DSC 6(2)3), confidential
     scope_all_roles = frozenset({"Admin", "Auditor", "Finance"})
     unit_from = "customer"
     regulation_clauses = ("DSC 6(2)3", "FSS 8(3)2", "SOC 9.2")

@@ -66,6 +66,7 @@ class TrainingNeedView(ScopedModelView):
     route_base = "/training-needs"
     datamodel = PortalMongoInterface(TrainingNeed)
     class_permission_name = "TrainingNeed"
+    export_audited = True  # needs of named people (BRD 7(1))
     scope_owner_field = "employee"
     scope_all_roles = ALL_SEEING
     unit_from = "employee"
@@ -457,6 +458,7 @@ class TrainingAssessmentView(ScopedModelView):
     route_base = "/training-assessments"
     datamodel = PortalMongoInterface(TrainingAssessment)
     class_permission_name = "TrainingAssessment"
+    export_audited = True  # exam results (FSS 5(4)3)
     scope_owner_field = "employee"
     scope_all_roles = ALL_SEEING
     exclude_route_methods = {"download", "add", "edit", "delete", "action", "action_post"}
@@ -546,6 +548,7 @@ class TrainingFeedbackView(ScopedModelView):
     route_base = "/training-feedback"
     datamodel = PortalMongoInterface(TrainingFeedback)
     class_permission_name = "TrainingFeedback"
+    export_audited = True  # attendees' opinions (BRD 7(4))
     scope_owner_field = "employee"
     scope_all_roles = ALL_SEEING
     exclude_route_methods = {"download", "edit", "delete", "action", "action_post"}
