@@ -74,7 +74,7 @@ class Product(PortalDocument):
     name = StringField(required=True, max_length=120, verbose_name=_l("Name"))
     category = StringField(required=True, max_length=64, verbose_name=_l("Category"))
     spec = StringField(max_length=200, verbose_name=_l("Specification"))
-    unit = StringField(required=True, choices=UNITS, default="piece", verbose_name=_l("Unit"))
+    unit = StringField(required=True, choices=UNITS, default="piece", verbose_name=_l("Unit of measure"))
     standard_price = MoneyField(required=True, min_value=Decimal("0"), verbose_name=_l("Standard price (CNY)"))
     unit_cost = MoneyField(required=True, min_value=Decimal("0"), verbose_name=_l("Unit cost (CNY)"))
     tier_prices = ListField(EmbeddedDocumentField(TierPrice), verbose_name=_l("Agent tier prices"))

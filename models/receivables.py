@@ -71,7 +71,8 @@ class Receivable(Numbered, ApprovableDocument):
 
     meta = {"collection": "receivables",
             "indexes": ["owner_unit", "customer", "order", "contract", "owner", "state", "status", "due_date",
-                        {"fields": ["number"], "unique": True, "sparse": True}],
+                        {"fields": ["number"], "unique": True, "sparse": True},
+                        {"fields": ["opening_ref"], "unique": True, "sparse": True}],
             "ordering": ["due_date"]}
     number_prefix = "YS"
     requester_field = "owner"
@@ -94,6 +95,8 @@ class Receivable(Numbered, ApprovableDocument):
     write_off_reason = StringField(max_length=2000, verbose_name=_l("Reason for writing off"))
     written_off_at = DateTimeField(verbose_name=_l("Written off at"))
     note = StringField(max_length=2000, verbose_name=_l("Note"))
+    # an opening balance brought over from the previous books (bulk import): its document there, the import's key
+    opening_ref = StringField(max_length=64, verbose_name=_l("Opening balance reference"))
     reminded_for = DateField()  # the due date an overdue reminder went out for
     escalated_for = DateField()  # the due date the owner's head was told about
 

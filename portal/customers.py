@@ -84,13 +84,22 @@ def mask_contacts(customer) -> None:
     customer._contacts_masked = True
 
 
-def restore_contacts(customer) -> None:
-    """After an edit by someone who saw masked contacts: a value left as shown keeps the stored one. They may
-    not hand the customer over, or anyone could make themselves its owner and read the numbers."""
-    handed_over = {"owner", "key_account", "key_owner"} & set(customer._get_changed_fields())
+HAND_OVER_FIELDS = ("owner", "key_account", "key_owner")
+
+
+def refuse_hand_over(changed) -> None:
+    """Someone who sees a customer's contacts masked may not hand the customer over (the form and the import),
+    or anyone could make themselves its owner and read the numbers. `changed`: the fields being changed."""
+    handed_over = set(HAND_OVER_FIELDS) & set(changed)
     if handed_over:
         raise field_error(sorted(handed_over)[0], _l("Only the owner, the dedicated owner or their department "
                                                      "head can hand this customer over."))
+
+
+def restore_contacts(customer) -> None:
+    """After an edit by someone who saw masked contacts: a value left as shown keeps the stored one. They may
+    not hand the customer over (`refuse_hand_over`)."""
+    refuse_hand_over(customer._get_changed_fields())
     customer._contacts_masked = False
     stored = (Customer._get_collection().find_one({"_id": customer.pk}, {"contacts": 1}) or {}).get("contacts") or []
     for index, contact in enumerate(customer.contacts or []):
@@ -112,6 +121,22 @@ def _original(stored: list[dict], index: int, person: str, name: str, mask, valu
         if len({c[name] for c in candidates}) == 1:
             return candidates[0][name]
     return None
+
+
+def guard_import(customer, stored: dict, has_access) -> None:
+    """An imported row over the stored customer `stored` (raw), for a user who would see its contacts masked:
+    what the form does for them. A phone or e-mail on file is kept whatever the file says (compared and written
+    as stored, so that a dry run's "unchanged" cannot confirm a guessed number), and the customer cannot be
+    handed over (`refuse_hand_over`, raised as a ValidationError on that field)."""
+    if may_see_contacts(Customer._from_son(stored), has_access):
+        return
+    kept = stored.get("contacts") or []
+    for index, contact in enumerate(customer.contacts or []):
+        for name in ("phone", "email"):
+            if index < len(kept) and kept[index].get(name):
+                setattr(contact, name, kept[index][name])
+    new = customer.to_mongo()
+    refuse_hand_over(f for f in HAND_OVER_FIELDS if (new.get(f) or None) != (stored.get(f) or None))
 
 
 def mark_verified(customer_id, actor: Actor, today: dt.date) -> None:
@@ -315,69 +340,95 @@ def return_visit_rate(units, start: dt.date, end: dt.date) -> dict:
 
 
 # ---- reminders (DOMAIN 7; BRD 5(1)3, 5(2)3, 5(3)1) ---------------------------------------------------------
-def complaint_reminders(now: dt.datetime) -> list[reminders.Sent]:
+def _complaint_items(now: dt.datetime, rows: list[dict]) -> list[reminders.Due]:
     """Complaints past their response deadline: the handler and the responsible department's head, once."""
-    collection = Complaint._get_collection()
-    out = []
-    for raw in collection.find({"status": {"$in": list(OPEN_COMPLAINT)}, "due_at": {"$lt": now},
-                                "overdue_reminded_at": None}, {"log": 0}).limit(5000):
-        claimed = collection.update_one({"_id": raw["_id"], "overdue_reminded_at": None},
-                                        {"$set": {"overdue_reminded_at": now}})
-        if not claimed.modified_count:
-            continue
-        unit = OrgUnit._get_collection().find_one({"_id": raw.get("responsible_unit")}, {"head": 1}) or {}
-        people = [p for p in (raw.get("handler"), unit.get("head")) if p is not None]
-        notify.post([(people, "complaint_overdue", _complaint_params(raw.get("number"), raw.get("due_at")),
-                      COMPLAINT_PATH.format(id=raw["_id"]))], now)
-        out.append(reminders.Sent("complaint_overdue", raw.get("number") or "", len(set(people)), ""))
-    return out
+    heads = {u["_id"]: u.get("head") for u in OrgUnit._get_collection().find(
+        {"_id": {"$in": list({raw.get("responsible_unit") for raw in rows})}}, {"head": 1})}
+    return [reminders.item(raw, "complaint_overdue", (raw.get("handler"), heads.get(raw.get("responsible_unit"))),
+                           _complaint_params(raw.get("number"), raw.get("due_at")),
+                           COMPLAINT_PATH.format(id=raw["_id"]), title=raw.get("number") or "",
+                           stamp="overdue_reminded_at", value=now, when=reminders.local(raw.get("due_at")),
+                           episode=True)
+            for raw in rows]
 
 
-def verify_reminders(now: dt.datetime) -> list[reminders.Sent]:
+complaint_reminders = reminders.Source(
+    "complaint_reminders", Complaint, {"complaint_overdue": _l("Complaints past their response deadline")},
+    _complaint_items, where=lambda now: {"status": {"$in": list(OPEN_COMPLAINT)}, "due_at": {"$lt": now}},
+    fields={"number": 1, "handler": 1, "responsible_unit": 1, "due_at": 1, "overdue_reminded_at": 1},
+    fresh=lambda now: {"overdue_reminded_at": None}, sort=("due_at", 1),
+    pages={"complaint_overdue": "/complaints/list/"},
+    mine=lambda person: {"$or": [{"handler": person.id}, {"responsible_unit": {"$in": list(person.units)}}]})
+
+
+def _stale(now: dt.datetime) -> dict:
+    cutoff = dt.datetime.combine(settings.local_today(now) - dt.timedelta(days=settings.get("customer_verify_days")),
+                                 dt.time())
+    return {"$or": [{"last_verified_on": {"$lt": cutoff}}, {"last_verified_on": None, "created_at": {"$lt": cutoff}}],
+            "status": {"$ne": "lost"}}
+
+
+def _verify_items(now: dt.datetime, rows: list[dict]) -> list[reminders.Due]:
     """Customer files not re-checked for N days: their owner (and dedicated owner) is asked once per period."""
-    today = settings.local_today(now)
-    cutoff = dt.datetime.combine(today - dt.timedelta(days=settings.get("customer_verify_days")), dt.time())
-    collection = Customer._get_collection()
-    stale = {"$or": [{"last_verified_on": {"$lt": cutoff}},
-                     {"last_verified_on": None, "created_at": {"$lt": cutoff}}],
-             "status": {"$ne": "lost"}, "verify_reminded_on": None}
+    stamp = dt.datetime.combine(settings.local_today(now), dt.time())
     out = []
-    stamp = dt.datetime.combine(today, dt.time())
-    for raw in collection.find(stale, {"name": 1, "code": 1, "owner": 1, "key_owner": 1,
-                                       "last_verified_on": 1}).limit(5000):
-        claimed = collection.update_one({"_id": raw["_id"], "verify_reminded_on": None},
-                                        {"$set": {"verify_reminded_on": stamp}})
-        if not claimed.modified_count:
-            continue
-        people = [p for p in (raw.get("owner"), raw.get("key_owner")) if p is not None]
+    for raw in rows:
         last = raw.get("last_verified_on")
-        notify.post([(people, "customer_verify", {"title": f"{raw.get('name')} ({raw.get('code')})",
-                                                  "date": f"{last:%Y-%m-%d}" if last else "—"},
-                      CUSTOMER_PATH.format(id=raw["_id"]))], now)
-        out.append(reminders.Sent("customer_verify", raw.get("code") or "", len(set(people)), ""))
+        out.append(reminders.item(raw, "customer_verify", (raw.get("owner"), raw.get("key_owner")),
+                                  {"title": f"{raw.get('name')} ({raw.get('code')})",
+                                   "date": f"{last:%Y-%m-%d}" if last else "—"}, CUSTOMER_PATH.format(id=raw["_id"]),
+                                  title=raw.get("code") or "", stamp="verify_reminded_on", value=stamp, when=last,
+                                  episode=True))
     return out
 
 
-def visit_reminders(now: dt.datetime) -> list[reminders.Sent]:
-    """Visits and return visits due by the end of today and not done: their owner, once."""
-    today = settings.local_today(now)
+verify_reminders = reminders.Source(
+    "verify_reminders", Customer, {"customer_verify": _l("Customer files to re-check")}, _verify_items,
+    where=_stale, fields={"name": 1, "code": 1, "owner": 1, "key_owner": 1, "last_verified_on": 1,
+                          "verify_reminded_on": 1},
+    fresh=lambda now: {"verify_reminded_on": None}, pages={"customer_verify": "/customers/list/"},
+    mine=lambda person: {"$or": [{"owner": person.id}, {"key_owner": person.id}]})
+
+_VISITS = ((CustomerVisit, "planned_at", "visit_due", VISIT_PATH),
+           (ReturnVisit, "planned_on", "return_visit_due", RETURN_VISIT_PATH))
+
+
+def _visits_read(now: dt.datetime, fresh: bool, narrow: dict | None) -> list[dict]:
+    """Visits due within a day and return visits due by the end of today, not done (one query each)."""
+    ends = {CustomerVisit: now + dt.timedelta(hours=24),
+            ReturnVisit: dt.datetime.combine(settings.local_today(now), dt.time())}
     out = []
-    for document, date_field, end, kind, path in (
-            (CustomerVisit, "planned_at", now + dt.timedelta(hours=24), "visit_due", VISIT_PATH),
-            (ReturnVisit, "planned_on", dt.datetime.combine(today, dt.time()), "return_visit_due", RETURN_VISIT_PATH)):
-        collection = document._get_collection()
-        for raw in collection.find({"status": "planned", date_field: {"$lte": end}, "reminded_at": None},
-                                   {"owner": 1, "customer": 1, date_field: 1}).limit(5000):
-            claimed = collection.update_one({"_id": raw["_id"], "reminded_at": None}, {"$set": {"reminded_at": now}})
-            if not claimed.modified_count:
-                continue
-            customer = Customer._get_collection().find_one({"_id": raw.get("customer")}, {"name": 1}) or {}
-            when = raw.get(date_field)
-            notify.post([([raw.get("owner")], kind, {"title": customer.get("name", ""),
-                                                     "date": f"{when:%Y-%m-%d}" if when else ""},
-                          path.format(id=raw["_id"]))], now)
-            out.append(reminders.Sent(kind, customer.get("name", ""), 1, ""))
+    for document, date_field, _kind, _path in _VISITS:
+        where = {"status": "planned", date_field: {"$lte": ends[document]}, **({"reminded_at": None} if fresh else {}),
+                 **(narrow or {})}
+        out += [{**raw, "_document": document} for raw in document._get_collection().find(
+            where, {"owner": 1, "customer": 1, date_field: 1, "reminded_at": 1}).sort(date_field, 1).limit(5000)]
     return out
+
+
+def _visit_items(now: dt.datetime, rows: list[dict]) -> list[reminders.Due]:
+    """Their owner, once."""
+    names = {c["_id"]: c.get("name", "") for c in Customer._get_collection().find(
+        {"_id": {"$in": list({raw.get("customer") for raw in rows})}}, {"name": 1})}
+    out = []
+    for document, date_field, kind, path in _VISITS:
+        for raw in (r for r in rows if r["_document"] is document):
+            when, name = raw.get(date_field), names.get(raw.get("customer"), "")
+            due = reminders.item(raw, kind, (raw.get("owner"),), {"title": name,
+                                                                  "date": f"{when:%Y-%m-%d}" if when else ""},
+                                 path.format(id=raw["_id"]), title=name, stamp="reminded_at", value=now,
+                                 when=reminders.local(when) if document is CustomerVisit else when, episode=True)
+            due.document = document
+            out.append(due)
+    return out
+
+
+visit_reminders = reminders.Source(
+    "visit_reminders", CustomerVisit, {"visit_due": _l("Customer visits due"),
+                                       "return_visit_due": _l("Return visits due")}, _visit_items, rows=_visits_read,
+    pages={"visit_due": "/customer-visits/list/?_flt_0_status=planned",
+           "return_visit_due": "/return-visits/list/?_flt_0_status=planned"},
+    mine=lambda person: {"owner": person.id})
 
 
 reminders.SOURCES.extend([complaint_reminders, verify_reminders, visit_reminders])

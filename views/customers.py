@@ -65,6 +65,7 @@ class CustomerRecordView(ScopedModelView):
     customer, and with the current user in `person_field`."""
 
     person_field: str | None = None
+    export_audited = True  # customer data (DOMAIN 3.2): every export is audited
     scope_all_roles = frozenset({"Admin", "Auditor"})
 
     def prefill_add(self, form) -> None:
@@ -90,6 +91,9 @@ class CustomerView(ScopedModelView):
     route_base = "/customers"
     datamodel = PortalMongoInterface(Customer)
     class_permission_name = "Customer"
+    export_audited = True  # customer files and contacts (DSC 7(1)2)
+    export_columns = ["code", "name", "kind", "customer_class", "status", "region", "owner", "key_account",
+                      "last_verified_on", "contacts"]  # contacts masked as on the page (prepare_rows)
     scope_owner_field = "owner"
     scope_extra_owner_fields = ("key_owner",)
     scope_all_roles = frozenset({"Admin", "Auditor", "Finance", "Legal"})

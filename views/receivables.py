@@ -65,7 +65,8 @@ class ReceivableView(ApprovableView):
     }
     show_fieldsets = [
         (_l("Receivable"), {"fields": ["number", "customer", "order", "contract", "owner", "amount", "received",
-                                       "outstanding", "due_date", "aging", "terms", "state", "settled_on", "note"]}),
+                                       "outstanding", "due_date", "aging", "terms", "state", "settled_on", "note",
+                                       "opening_ref"]}),
         (_l("Collection actions"), {"fields": ["actions"]}),
         (_l("Write-off"), {"fields": ["write_off_reason", *APPROVAL, "written_off_at"]}),
         (_l("Record"), {"fields": STAMPS, "expanded": False}),
