@@ -7,14 +7,14 @@ import re
 
 import mongoengine as me
 from flask import abort, current_app, flash, redirect, request, url_for
-from flask_appbuilder import MasterDetailView, ModelView, expose, has_access
+from flask_appbuilder import MasterDetailView, ModelView, expose, has_access, permission_name
 from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.const import FLAMSG_ERR_SEC_ACCESS_DENIED
 from flask_appbuilder.urltools import get_order_args
 from flask_babel import gettext
 
 from models.common import field_error
-from portal import audit, registry, scope
+from portal import audit, exports, imports, registry, scope
 from portal.compat import (
     LineEditorField,
     PortalMongoInterface,
@@ -66,6 +66,14 @@ class PortalCRUDMixin:
     show_history = True
     # (list field, reference field of its lines, Document): line references a record page loads, one query each
     line_references: tuple[tuple[str, str, type], ...] = ()
+    # export of the list to CSV/XLSX (portal/exports.py): who may list may export, the same rows, every page
+    export_enabled = True  # False: no export route answers and the list shows no export buttons
+    export_columns: list[str] | None = None  # default: list_columns; only columns the list or show page shows
+    export_audited = False  # personal or confidential data: each export leaves an audit entry
+    export_batch_size = 500  # rows read per batch; each batch costs a fixed number of round-trips
+    # the JSON API (portal/api.py): /api/v1/<api_name>/, by default the collection's name with hyphens
+    api_enabled = True  # False: the view has no API resource (the security views)
+    api_name: str | None = None  # needed when two views share a collection (employees and agents)
 
     # ---- set-up: labels and form fields from the Document -----------------------------------
     def _init_properties(self):
@@ -80,15 +88,18 @@ class PortalCRUDMixin:
         if "version" in fields and self.edit_columns and "version" not in self.edit_columns:
             self.edit_columns = [*self.edit_columns, "version"]
         self.order_columns = [c for c in (self.order_columns or []) if c in fields]
+        self.export_columns = exports.columns_of(self)
 
     def _init_forms(self):
         document = self.datamodel.obj
+        texts = {"labels": type(self).label_columns, "descriptions": self.description_columns}
         self.add_form_extra_fields = {
-            **extra_form_fields(document, self.add_columns or [], keep=self.add_form_query_rel_fields or {}),
+            **extra_form_fields(document, self.add_columns or [], keep=self.add_form_query_rel_fields or {}, **texts),
             **(self.add_form_extra_fields or {})}
         self.add_form_extra_fields.pop("version", None)
         self.edit_form_extra_fields = {
-            **extra_form_fields(document, self.edit_columns or [], keep=self.edit_form_query_rel_fields or {}),
+            **extra_form_fields(document, self.edit_columns or [], keep=self.edit_form_query_rel_fields or {},
+                                **texts),
             **(self.edit_form_extra_fields or {})}
         if isinstance(self.datamodel, PortalMongoInterface):
             self.search_form_extra_fields = {
@@ -155,9 +166,10 @@ class PortalCRUDMixin:
         widgets = self._get_show_widget(pk, item)
         self.update_redirect()
         widgets = self._get_related_views_widgets(item, orders={}, pages={}, page_sizes={}, widgets=widgets)
-        history = audit.history_for(self.datamodel.obj, pk) if self.show_history else []
+        history = audit.history_for(self.datamodel.obj, pk) if self.show_history else None  # None: no panel
         return self.render_template(self.show_template, pk=pk, title=self.show_title, widgets=widgets,
-                                    related_views=self._related_views, history=history, **self.show_context(item))
+                                    related_views=self._related_views, history=history,
+                                    history_labels=self.label_columns, **self.show_context(item))
 
     def prefill_add(self, form) -> None:
         """Hook: defaults of a blank add form that depend on the user or the link that opened it."""
@@ -215,7 +227,16 @@ class PortalCRUDMixin:
         kwargs.setdefault("clauses", registry.clauses_for(self.regulation_clauses))
         if template == self.list_template:
             kwargs.update(self.list_context())
+            kwargs.setdefault("export_links", exports.links(self))
+            kwargs.setdefault("import_link", imports.link_for(self))
         return super().render_template(template, **kwargs)
+
+    @expose("/export/<fmt>/")
+    @has_access
+    @permission_name("list")
+    def export(self, fmt):
+        """The list's rows (its filters and order, the user's scope, every page) as a CSV or XLSX file."""
+        return exports.export_list(self, fmt)
 
     # ---- add and edit: errors next to their fields, version check, nothing half-written --------
     def _add(self):
@@ -261,23 +282,27 @@ class PortalCRUDMixin:
         return self._get_related_views_widgets(item, filters={}, orders={}, pages={}, page_sizes={},
                                                widgets=widgets)
 
-    def _save(self, form, item, is_new: bool) -> bool:
-        """Populate, run the hooks and save; on any refusal show why next to the fields and keep the input."""
+    def save_form(self, form, item, is_new: bool) -> dict[str, str]:
+        """Populate `item` from a validated form, run the hooks and save: the one write path of the forms and the
+        JSON API. Returns the errors by field id (`__all__`: the record as a whole), empty when it was saved."""
         try:
             form.populate_obj(item)
             self.pre_add(item) if is_new else self.pre_update(item)
         except me.ValidationError as exc:
-            errors = flatten_errors(exc)
+            return flatten_errors(exc)
         except scope.ScopeDenied as exc:
-            errors = {"__all__": str(exc)}
-        else:
-            if (self.datamodel.add(item) if is_new else self.datamodel.edit(item)):
-                self.post_add(item) if is_new else self.post_update(item)
-                flash(*self.datamodel.message)
-                return True
-            errors = getattr(self.datamodel, "field_errors", {}) or {}
-            if not errors:
-                flash(*self.datamodel.message)
+            return {"__all__": str(exc)}
+        if (self.datamodel.add(item) if is_new else self.datamodel.edit(item)):
+            self.post_add(item) if is_new else self.post_update(item)
+            return {}
+        return getattr(self.datamodel, "field_errors", {}) or {"__all__": str(self.datamodel.message[0])}
+
+    def _save(self, form, item, is_new: bool) -> bool:
+        """Populate, run the hooks and save; on any refusal show why next to the fields and keep the input."""
+        errors = self.save_form(form, item, is_new)
+        if not errors:
+            flash(*self.datamodel.message)
+            return True
         unplaced = apply_field_errors(form, errors)
         for message in unplaced:
             flash(message, "warning")

@@ -74,6 +74,8 @@ def implementing_pages(appbuilder) -> dict[str, list[tuple[str, str]]]:
         for cid in getattr(view, "regulation_clauses", ()) or ():
             label = str(getattr(view, "list_title", "") or type(view).__name__)
             pages.setdefault(cid, []).append((label, f"{view.route_base}/list/"))
+        for cid, label, url in getattr(view, "regulation_pages", lambda: ())():  # pages a view names itself
+            pages.setdefault(cid, []).append((label, url))
     return pages
 
 

@@ -18,6 +18,7 @@ from models.common import utcnow
 from models.users import PortalUser
 from portal.compat import PortalMongoInterface
 
+JWT_NONCE = "nonce"  # the claim that binds a token to the session nonce
 log = logging.getLogger(__name__)
 
 SESSION_NONCE, SESSION_START, SESSION_SEEN = "_pn", "_t0", "_ta"
@@ -95,12 +96,28 @@ class PortalSecurityManager(SecurityManager):
         session[SESSION_SEEN] = now
         return user
 
+    def create_jwt_manager(self, app):
+        jwt_manager = super().create_jwt_manager(app)
+        jwt_manager.additional_claims_loader(self.jwt_claims)
+        return jwt_manager
+
+    def jwt_claims(self, identity) -> dict:
+        """Every token (access and refresh) carries the user's session nonce: a password change, a reset, a
+        deactivation or a logout rotates the nonce and so ends the tokens as it ends the browser sessions."""
+        user = self.get_user_by_id(identity)
+        if user is None:
+            return {}
+        return {JWT_NONCE: user.session_nonce or self.first_nonce(user)}
+
     def load_user_jwt(self, _jwt_header, jwt_data):
+        """The token's user, if still active and the token was issued under their current session nonce."""
         user = self.get_user_by_id(jwt_data.get("sub"))
-        if user is not None and user.is_active:
-            g.user = user
-            return user
-        return None
+        if user is None or not user.is_active:
+            return None
+        if not user.session_nonce or jwt_data.get(JWT_NONCE) != user.session_nonce:
+            return None
+        g.user = user
+        return user
 
     def auth_user_db(self, username, password):
         """Password login for every login path, with the `$inc` failure counter and a temporary lockout."""
@@ -131,6 +148,15 @@ class PortalSecurityManager(SecurityManager):
         nonce = secrets.token_urlsafe(24)
         self.user_model._get_collection().update_one({"_id": user.pk}, {"$set": {"session_nonce": nonce}})
         user.session_nonce = nonce
+
+    def first_nonce(self, user) -> str:
+        """The nonce of a login that has none yet. Two first logins at once (two tabs, two devices) must agree on
+        one: a conditional update, then the stored value; an unconditional one would sign the other one out."""
+        collection = self.user_model._get_collection()
+        collection.update_one({"_id": user.pk, "session_nonce": {"$in": [None, ""]}},
+                              {"$set": {"session_nonce": secrets.token_urlsafe(24)}})
+        user.session_nonce = (collection.find_one({"_id": user.pk}, {"session_nonce": 1}) or {}).get("session_nonce")
+        return user.session_nonce
 
     def reset_password(self, userid, password):
         user = self.get_user_by_id(userid)
@@ -277,7 +303,7 @@ def _on_login(sender, user, **extra) -> None:
     """Bind the session to the user's current nonce and start its clocks."""
     sm = current_app.appbuilder.sm
     if not user.session_nonce:
-        sm.end_sessions(user)
+        sm.first_nonce(user)
     now = time.time()
     session[SESSION_NONCE] = user.session_nonce
     session[SESSION_START] = session[SESSION_SEEN] = now
@@ -307,6 +333,8 @@ FORM = ("can_this_form_get", "can_this_form_post")
 CONTRACT_STEPS = ("can_submit", "can_sign", "can_execute", "can_complete", "can_file", "can_follow_up")
 ORDER_STEPS = ("can_submit", "can_confirm", "can_produce", "can_close", "can_track", "can_cancel")
 SHIPPING = ("can_ship", "can_deliver", "can_exception", "can_cancel")
+DASHBOARDS = ("can_sales", "can_income", "can_customers", "can_receivables", "can_budget", "can_complaints",
+              "can_after_sales", "can_satisfaction", "can_appraisal", "can_training")  # portal.dashboards
 
 
 def everyone(*permissions: str) -> dict[str, tuple[str, ...]]:
@@ -495,6 +523,19 @@ ROLE_TABLE: dict[str, dict[str, tuple[str, ...]]] = {
     "AppraisalAppeals": {role: ("menu_access",) for role in ("DeptHead", "HR", "Auditor")},
     "Feedback360": {"Employee": (*READ, "can_answer"), "DeptHead": READ, "HR": READ, "Auditor": READ},
     "ImprovementPlan": {"Employee": READ, "DeptHead": FULL, "HR": FULL, "Auditor": READ},
+    # Dashboards (DOMAIN 7 Reports): each dashboard is a permission on this view (portal.dashboards), its figures
+    # limited to the user's scope of the views it reads. Finance: money; HR: people; heads: their units; clerks:
+    # their units' customers and service; Auditor reads all; staff only their own sales.
+    "Dashboards": {"Clerk": ("can_index", "can_sales", "can_customers", "can_receivables", "can_complaints",
+                             "can_after_sales", "can_satisfaction"),
+                   "DeptHead": ("can_index", *DASHBOARDS),
+                   "Finance": ("can_index", "can_sales", "can_income", "can_receivables", "can_budget"),
+                   "HR": ("can_index", "can_appraisal", "can_training"),
+                   "Employee": ("can_index", "can_sales"),
+                   "Auditor": ("can_index", *DASHBOARDS)},
+    # Bulk import (issue 9 item 4): the roles that load collections in bulk; each kind also needs can_add (and
+    # can_edit for updates) on its own view, so HR imports staff, Finance budgets and receivables, the units the rest.
+    "Import": {role: ("can_import",) for role in ("Clerk", "DeptHead", "HR", "Finance")},
     # Audit trail (DOMAIN 7): Auditor reads it; nobody edits it.
     "AuditEntry": {"Auditor": READ},
     # Regulation registry: everyone reads; Admin edits and attaches the full texts.

@@ -36,6 +36,8 @@ class PortalUserDBModelView(PortalCRUDMixin, UserDBModelView):
     """Users: Admin only. New passwords follow the policy (12 characters for Admin); deactivation ends sessions."""
 
     class_permission_name = "UserDBModelView"
+    api_enabled = False  # users, roles and groups are administered on their pages only
+    export_audited = True  # Admin only (ROLE_TABLE): names, e-mail addresses and roles of every user
 
     list_columns = ["username", "first_name", "last_name", "email", "active", "roles", "employee", "last_login"]
     search_columns = ["username", "first_name", "last_name", "email", "active", "roles"]
@@ -83,6 +85,7 @@ class PortalRoleModelView(PortalCRUDMixin, RoleModelView):
     """Roles: Admin only. The portal's eight roles are reset to the role table by `portal sync-roles`."""
 
     class_permission_name = "RoleModelView"
+    api_enabled = False  # users, roles and groups are administered on their pages only
     list_columns = ["name"]  # the permission list is on the role's page; listing it costs a query per row
 
     search_columns = ["name"]
@@ -93,6 +96,7 @@ class PortalGroupModelView(PortalCRUDMixin, UserGroupModelView):
     """Groups of users sharing roles: Admin only."""
 
     class_permission_name = "UserGroupModelView"
+    api_enabled = False  # users, roles and groups are administered on their pages only
 
     search_columns = ["name", "label"]
     order_columns = ["name", "label"]

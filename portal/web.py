@@ -50,8 +50,20 @@ def _money_fen(fen) -> str:
     return "" if fen is None else format_money(from_fen(fen))
 
 
+def trust_proxies(app: Flask) -> None:
+    """Behind PROXY_COUNT reverse proxies (nginx: 1), take the client's address and the scheme from their
+    X-Forwarded-For/-Proto/-Host: the login limit then counts each client, not the proxy, and HSTS and url_for see
+    https. Only the proxies' own headers are believed; bind gunicorn to loopback so nobody reaches it around them."""
+    hops = int(app.config.get("PROXY_COUNT") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
 def init_app(app: Flask) -> None:
     """Install the hooks on `app`."""
+    trust_proxies(app)
 
     @app.before_request
     def _refuse_malformed_arguments():
@@ -127,6 +139,11 @@ def init_app(app: Flask) -> None:
     def _unexpected(exc):  # only reached outside TESTING: tests see the real exception
         log.exception("Unhandled error on %s %s", request.method, request.path)
         return _error_response(500)
+
+
+def error_text(code: int) -> str:
+    """The message of an HTTP error in the user's language (the JSON API answers with it too)."""
+    return str(_ERROR_TEXT.get(code, _ERROR_TEXT[400]))
 
 
 def _error_response(code: int, message: str | None = None):

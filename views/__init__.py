@@ -15,6 +15,7 @@ import portal.receivables
 import portal.risk
 import portal.sales
 import portal.training  # noqa: F401
+from views import api
 from views.agents import AgentTierView, AgentView, ProfitDistributionView, RemittanceView
 from views.appraisal import (
     AppraisalCycleView,
@@ -65,6 +66,7 @@ from views.hr import (
     OnboardingView,
     RecruitmentPlanView,
 )
+from views.imports import ImportView
 from views.market import MarketExpansionPlanView, MarketResearchView, PromotionCampaignView
 from views.org import EmployeeView, OrgUnitView, PositionView
 from views.products import (
@@ -79,6 +81,7 @@ from views.products import (
 )
 from views.receivables import IncomeRecordView, ReceivableView
 from views.regulations import ClauseView, RegulationsView, RegulationView
+from views.reports import ReportsView
 from views.risk import AuditFindingView, ComplianceReviewView, CreditAssessmentView, RiskView
 from views.sales import (
     ClientProgressReportView,
@@ -187,6 +190,8 @@ MENU = (
      "Confidentiality", _l("Information and confidentiality")),
     (IntellectualPropertyView, "IntellectualProperty", _l("Intellectual property"), "fa-copyright",
      "Confidentiality", _l("Information and confidentiality")),
+    (ReportsView, "Dashboards", _l("Dashboards"), "fa-dashboard", "Reports", _l("Reports")),
+    (ImportView, "Import", _l("Import"), "fa-upload", "Data", _l("Data")),
     (RegulationsView, "RegulationsView", _l("Regulations and clauses"), "fa-book", "Regulations", _l("Regulations")),
     (RegulationView, "Regulation", _l("Regulation documents"), "fa-file-text", "Regulations", _l("Regulations")),
     (ClauseView, "Clause", _l("Clause index"), "fa-list-ol", "Regulations", _l("Regulations")),
@@ -224,3 +229,4 @@ def register_views(appbuilder) -> None:
     appbuilder.add_link("MyTrainings", label=_l("My trainings"), href="/training-sessions/mine/",
                         icon="fa-graduation-cap", category="HR", category_label=_l("HR and training"))
     appbuilder.get_app.jinja_env.globals["nav_counts"] = nav_counts
+    api.register(appbuilder)  # /api/v1/<resource>/ for every CRUD view with api_enabled (views/api.py)

@@ -317,8 +317,9 @@ class ApprovalRequestView(PortalModelView):
     order_columns = ["entered_at", "due_at", "closed_at", "state"]
     base_order = ("updated_at", "desc")
     label_columns = {"document": _l("Document")}
+    # the API's record (the page itself is the request page): with its route and history, which `portal load` checks
     show_columns = ["title", "document", "amount", "route_code", "requester_name", "submitted_by", "state", "round",
-                    "entered_at", "due_at", "closed_at"]
+                    "entered_at", "due_at", "closed_at", "steps", "history"]
     formatters_columns = {"document": document_label}
 
     @expose("/show/<pk>", methods=["GET"])
