@@ -27,7 +27,7 @@ from models.approvals import (
 from models.common import choice_label, money, utcnow
 from models.org import Employee, OrgUnit
 from models.users import PortalUser
-from portal import notify, settings
+from portal import audit, notify, settings
 from portal.compat import flatten_errors
 
 URGE_INTERVAL = dt.timedelta(hours=1)
@@ -105,16 +105,18 @@ def _applies(step, amount, doc=None) -> bool:
     return value > money(threshold) if step.condition == "amount_above" else value <= money(threshold)
 
 
-_ROLE_IDS: dict[str, ObjectId] = {}
+_ROLE_IDS: dict[tuple[str, str], ObjectId] = {}  # (database.collection, role name) -> the role's id
 
 
 def _role_id(role: str):
-    if role not in _ROLE_IDS:
-        found = PortalUser._fields["roles"].field.document_type._get_collection().find_one({"name": role}, {"_id": 1})
+    roles = PortalUser._fields["roles"].field.document_type._get_collection()
+    key = (roles.full_name, role)  # per database: one process may serve (or test, or bench) more than one
+    if key not in _ROLE_IDS:
+        found = roles.find_one({"name": role}, {"_id": 1})
         if found is None:
             return None
-        _ROLE_IDS[role] = found["_id"]
-    return _ROLE_IDS[role]
+        _ROLE_IDS[key] = found["_id"]
+    return _ROLE_IDS[key]
 
 
 def role_holders(role: str, exclude: Iterable = ()) -> list[ObjectId]:
@@ -185,10 +187,13 @@ def _person_for(rs, chain: list[dict], makers: set) -> tuple[ObjectId | None, st
 def transition(document_class, doc_id, action: str, now: dt.datetime, extra: dict | None = None) -> bool:
     """Apply one transition of DOC_TRANSITIONS to a document; False when it is not in a source state."""
     sources, target = DOC_TRANSITIONS[action]
-    result = document_class._get_collection().update_one(
+    before = document_class._get_collection().find_one_and_update(
         {"_id": doc_id, "status": {"$in": sorted(sources)}},
         {"$set": {"status": target, "updated_at": now, **(extra or {})}, "$inc": {"version": 1}})
-    return result.modified_count == 1
+    if before is None:
+        return False
+    audit.record_state(document_class, before, "status", before.get("status"), target, audit.current_actor())
+    return True
 
 
 def _requester_id(doc, actor: Actor):

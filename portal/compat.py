@@ -24,6 +24,7 @@ from flask_appbuilder.fieldwidgets import (
 from flask_appbuilder.models.mongoengine import filters as mf
 from flask_appbuilder.models.mongoengine.interface import MongoEngineInterface
 from flask_babel import gettext, lazy_gettext
+from flask_wtf.i18n import translations as wtforms_translations
 from markupsafe import Markup, escape
 from wtforms import (
     BooleanField,
@@ -31,6 +32,7 @@ from wtforms import (
     DecimalField,
     Field,
     FieldList,
+    FloatField,
     Form,
     FormField,
     HiddenField,
@@ -284,6 +286,7 @@ class PortalMongoInterface(MongoEngineInterface):
         super().__init__(obj, session)
         self.page_size_max = page_size_max
         self.field_errors: dict[str, str] = {}
+        self.stale = False
 
     def _field(self, col):
         return self.obj._fields.get(col)
@@ -388,10 +391,12 @@ class PortalMongoInterface(MongoEngineInterface):
     # ---- writing: field errors instead of "General Error <class ...>" ------------------------
     def _save(self, item, ok_message) -> bool:
         self.field_errors = {}
+        self.stale = False  # the JSON API answers a stale version with 409
         try:
             item.save()
         except StaleRecord as exc:
             self.message = (str(exc), "warning")
+            self.stale = True
         except me.NotUniqueError:
             self.message = (as_unicode(self.add_integrity_error_message), "warning")
             self.field_errors = {"__all__": gettext("A record with this value already exists.")}
@@ -665,7 +670,9 @@ class LineEditorField(FieldList):
 
 
 def _blank(form) -> bool:
-    return all(v in (None, "", False, []) for v in _clean_data(form).values())
+    """An untouched row: no value, and no typed text either (a row of values that do not convert is answered)."""
+    return all(v in (None, "", False, []) for v in _clean_data(form).values()) and not any(
+        isinstance(raw, str) and raw.strip() for field in form for raw in getattr(field, "raw_data", None) or [])
 
 
 def _clean_data(form) -> dict:
@@ -701,7 +708,7 @@ def form_field_for(field: me.BaseField, name: str, nested: bool = False) -> Fiel
     if isinstance(field, me.DateField):
         return DateField(label, validators=req, widget=DatePickerWidget(), format="%Y-%m-%d")
     if isinstance(field, me.DateTimeField):
-        return LocalDateTimeField(label, validators=req, widget=DateTimePickerWidget())
+        return LocalDateTimeField(label, validators=req, widget=LocalDateTimePickerWidget())
     if isinstance(field, me.ListField) and isinstance(field.field, me.StringField):
         return LinesField(label, validators=[wtv.Optional()],
                           description=lazy_gettext("One item per line."))
@@ -715,6 +722,10 @@ def form_field_for(field: me.BaseField, name: str, nested: bool = False) -> Fiel
         return LineEditorField(embedded_form(field.field.document_type), field.field.document_type, label=label)
     if isinstance(field, me.ReferenceField):
         return _reference_field(field, label, required)
+    if isinstance(field, me.IntField):
+        return _int_field(field, label, req)
+    if isinstance(field, me.FloatField):
+        return FloatField(label, validators=[*req, _finite, *_range(field)], widget=BS3TextFieldWidget())
     if nested:  # inside a sub-form FAB's converter is not involved: convert the plain types here
         return _plain_field(field, label, req)
     return None
@@ -834,6 +845,19 @@ class LookupField(Field):
         setattr(obj, name, self.data)
 
 
+class LocalDateTimePickerWidget(DateTimePickerWidget):
+    """FAB's picker writes `field.data` as it is, naive UTC, which the field reads back as the company's time: every
+    save moved the moment 8 hours earlier. It shows what the field reads instead (the company's time, or what was
+    typed)."""
+
+    def __call__(self, field, **kwargs):
+        from wtforms.widgets import html_params
+
+        kwargs.setdefault("id", field.id)
+        kwargs.setdefault("name", field.name)
+        return Markup(self.data_template % {"text": html_params(type="text", value=field._value(), **kwargs)})
+
+
 class LocalDateTimeField(Field):
     """A moment entered and shown in the company's time zone, stored as naive UTC like every time here."""
 
@@ -868,6 +892,8 @@ class LocalDateTimeField(Field):
 def _finite(form, field) -> None:
     """NaN, infinities and absurd magnitudes are not numbers a person means (and break range checks)."""
     data = field.data
+    if isinstance(data, float):
+        data = Decimal(repr(data))
     if isinstance(data, Decimal) and absurd(data):
         field.errors[:] = []
         raise wtv.StopValidation(gettext("Enter a number."))
@@ -878,13 +904,18 @@ def _range(field) -> list:
     return [wtv.NumberRange(min=low, max=high)] if low is not None or high is not None else []
 
 
+_INT64 = wtv.NumberRange(min=-(2**63 - 1), max=2**63 - 1, message=lazy_gettext("This number is out of range."))
+
+
+def _int_field(field, label, req) -> Field:
+    """A whole number within the model's range, and always within what the database can store (a 64-bit integer):
+    a number typed past it is an answer next to the field, not an error on save."""
+    return IntegerField(label, validators=[*req, _INT64, *_range(field)], widget=BS3TextFieldWidget())
+
+
 def _plain_field(field, label, req) -> Field:
     if isinstance(field, me.BooleanField):
         return BooleanField(label, validators=[wtv.Optional()])
-    if isinstance(field, me.IntField):
-        return IntegerField(label, validators=req + _range(field), widget=BS3TextFieldWidget())
-    if isinstance(field, me.FloatField):
-        return DecimalField(label, validators=req + _range(field), widget=BS3TextFieldWidget())
     if isinstance(field, me.EmailField):
         return StringField(label, validators=[*req, wtv.Email(), wtv.Length(max=field.max_length or 254)])
     if isinstance(field, me.StringField):
@@ -895,26 +926,46 @@ def _plain_field(field, label, req) -> Field:
 _EMBEDDED_FORMS: dict[type, type] = {}
 
 
+class _TranslatedForm(Form):
+    """A plain sub-form whose built-in messages ("This field is required.") follow the user's language, as the
+    page's FlaskForm does."""
+
+    class Meta:
+        def get_translations(self, form):
+            return wtforms_translations
+
+
 def embedded_form(document_type) -> type:
     """A WTForms Form class (no CSRF of its own) for an EmbeddedDocument class."""
     if document_type not in _EMBEDDED_FORMS:
         derived = set(getattr(document_type, "derived_fields", ()))  # filled in on save, never typed
         attrs = {name: form_field_for(f, name, nested=True) for name, f in document_type._fields.items()
                  if name not in ("_cls", *derived)}
-        _EMBEDDED_FORMS[document_type] = type(f"{document_type.__name__}Form", (Form,), attrs)
+        _EMBEDDED_FORMS[document_type] = type(f"{document_type.__name__}Form", (_TranslatedForm,), attrs)
     return _EMBEDDED_FORMS[document_type]
 
 
-def extra_form_fields(document, columns, keep=()) -> dict[str, Field]:
-    """add/edit_form_extra_fields for every column FAB 4.8 would render wrong or not at all (except `keep`)."""
+def extra_form_fields(document, columns, keep=(), labels=None, descriptions=None) -> dict[str, Field]:
+    """add/edit_form_extra_fields for every column FAB 4.8 would render wrong or not at all (except `keep`).
+
+    FAB hands extra fields to the form as they are, so the view's own `label_columns` and `description_columns`
+    (the help text under a field) are put into them here, as FAB's converter does for the fields it makes."""
+    labels, descriptions = labels or {}, descriptions or {}
     out = {}
     for name in columns:
         field = document._fields.get(name)
         if field is None or name in keep:
             continue
         converted = form_field_for(field, name)
-        if converted is not None:
-            out[name] = converted
+        if converted is None:
+            continue
+        if name in labels and "label" in converted.kwargs:
+            converted.kwargs["label"] = labels[name]
+        elif name in labels:
+            converted.args = (labels[name], *converted.args[1:])
+        if name in descriptions:
+            converted.kwargs["description"] = descriptions[name]
+        out[name] = converted
     if "version" in document._fields:
         out["version"] = HiddenField(validators=[wtv.Optional()], filters=[_int_or_none])
     return out

@@ -36,6 +36,7 @@ def test_the_show_page_has_a_history_panel(as_role):
     unit.save()
     page = hr.get(f"/orgunitview/show/{unit.pk}").data.decode()
     assert "portal-history" in page and "合同审查" in page
+    assert "<strong>Duties</strong>" in page and "<strong>duties</strong>" not in page  # the field's label
 
 
 def test_auditor_reads_the_audit_log_and_others_cannot(as_role):
@@ -50,7 +51,7 @@ def test_no_route_can_edit_or_delete_the_audit_log(app, as_role):
     for url in (f"/auditentryview/edit/{entry.pk}", f"/auditentryview/delete/{entry.pk}", "/auditentryview/add"):
         assert admin.get(url).status_code in (404, 405)
     rules = [r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/auditentryview/")]
-    assert sorted(rules) == ["/auditentryview/list/", "/auditentryview/show/<pk>"]
+    assert sorted(rules) == ["/auditentryview/export/<fmt>/", "/auditentryview/list/", "/auditentryview/show/<pk>"]
 
 
 def test_the_audit_log_is_append_only_in_the_model_too():

@@ -169,3 +169,20 @@ def test_master_detail_loads_the_master_through_the_row_filters__F2(admin):
     hidden = OrgUnit.objects(code="HQ").first()
     assert admin.get(f"/sampleunitsview/list/{allowed.pk}").status_code == 200
     assert admin.get(f"/sampleunitsview/list/{hidden.pk}").status_code == 404
+
+
+def test_a_number_past_what_the_database_can_store_is_refused_next_to_the_field(admin):
+    for name, field, value, message in (("Huge", "count", "99999999999999999999999", "This number is out of range."),
+                                        ("Inf", "ratio", "1e400", "Enter a number.")):
+        response = admin.post_form(ADD, sample_form(name=name, **{field: value}))
+        assert response.status_code == 200 and Sample.objects(name=name).count() == 0
+        assert message in response.data.decode()
+
+
+def test_the_views_help_text_and_labels_show_on_every_converted_field(as_role):
+    admin = as_role("Admin")
+    risk = admin.get("/risks/add").data.decode()
+    assert "1 negligible, 2 minor, 3 moderate" in risk  # a whole number's description_columns entry
+    assert "The person responsible for the measures" in risk  # a reference's
+    tier = admin.get("/agent-tiers/add").data.decode()
+    assert "A fraction: 0.15 means fifteen percent" in tier  # a decimal's

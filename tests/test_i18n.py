@@ -94,3 +94,14 @@ def test_the_app_name_is_translated(as_role):
     b = as_role("Employee")
     b.get("/lang/zh")
     assert "制度管理门户" in b.get("/").data.decode()
+
+
+def test_a_line_editor_row_error_is_in_the_users_language(as_role, db):
+    rep = as_role("Employee")
+    rep.get("/lang/zh")
+    response = rep.post_form("/expense-plans/add", {
+        "period_kind": "quarter", "period": "2026-q1", "lines-0-category": "office", "lines-0-amount": "",
+        "lines-0-planned_on": "2026-01-02", "lines-0-purpose": "办公用品"})
+    page = response.data.decode()
+    assert response.status_code == 200 and "This field is required." not in page
+    assert "必填" in page
