@@ -26,7 +26,7 @@ class Regulation(PortalDocument):
     code = StringField(required=True, unique=True, max_length=8, verbose_name=_l("Code"))
     name_zh = StringField(required=True, max_length=120, verbose_name=_l("Name (Chinese)"))
     name_en = StringField(required=True, max_length=200, verbose_name=_l("Name (English)"))
-    sort_order = IntField(default=0, verbose_name=_l("Order"))
+    sort_order = IntField(default=0, verbose_name=_l("Sort order"))
     document = ReferenceField(Attachment, reverse_delete_rule=NULLIFY, verbose_name=_l("Full text"))
 
     def __str__(self) -> str:
