@@ -1,5 +1,11 @@
-"""WSGI entry point for gunicorn: `gunicorn wsgi:app`."""
+"""WSGI entry point for gunicorn: `gunicorn wsgi:app` (docs/deploy.md)."""
 
-from portal import create_app
+import sys
 
-app = create_app()
+from portal import START_PROBLEMS, create_app
+
+try:
+    app = create_app()
+except START_PROBLEMS as exc:
+    print(f"error: {exc}", file=sys.stderr, flush=True)
+    sys.exit(4)  # gunicorn's "App failed to load": its master stops instead of starting the worker again and again

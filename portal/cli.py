@@ -9,7 +9,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
-from portal import audit, crypto, db
+from portal import START_PROBLEMS, audit, crypto, db, startup
 
 portal_cli = AppGroup("portal", help="Portal maintenance commands.")
 
@@ -21,6 +21,9 @@ portal_cli = AppGroup("portal", help="Portal maintenance commands.")
 def run_command(host: str, port: int) -> None:
     """Start the portal (the embedded store is seeded with demo data at start)."""
     app = current_app._get_current_object()
+    refused = startup.problems(app.config)
+    if refused:
+        raise startup.UnsafeStart(" ".join(refused))
     click.echo(f"Portal on http://{host}:{port}/ ({app.config['PORTAL_STORE']} store)")
     if app.config["PORTAL_STORE"] == "embedded":
         click.echo(db.EMBEDDED_WARNING, err=True)
@@ -38,6 +41,10 @@ def seed_command(demo: bool) -> None:
     from seeds import demo as demo_seed
     from seeds import reference
 
+    if demo and current_app.config["PORTAL_STORE"] != "embedded" and not startup.may_seed_demo(
+            {**current_app.config, "SEED_DEMO": True}):
+        raise click.ClickException("The demo accounts would open with the published demo password: set "
+                                   "PORTAL_DEMO_PASSWORD to a password of your own first.")
     audit.set_cli_actor("cli:seed")
     counts = reference.load()
     click.echo("Reference data: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
@@ -81,12 +88,18 @@ def sync_roles_command() -> None:
 
 
 @portal_cli.command("remind")
+@click.option("--dry-run", is_flag=True, help="List every item due now (reminded or not) and send nothing.")
+@click.option("--user", "username", default=None, help="Only the items this user must act on (implies --dry-run).")
 @with_appcontext
-def remind_command() -> None:
-    """Tell approvers about steps past their time limit (their heads after a second limit) and send the
-    e-mails still owed. Idempotent: run it from cron as often as you like."""
+def remind_command(dry_run: bool, username: str | None) -> None:
+    """Tell whoever must act about what is overdue (approvals, complaints, appraisal steps, retakes, contracts,
+    receivables, stock, ...) once, and send the e-mails still owed. Idempotent: run it from cron as often as you
+    like. With --dry-run, list the same items the home page shows, without sending."""
     from portal import reminders
 
+    if dry_run or username is not None:
+        _remind_dry_run(reminders, username)
+        return
     audit.set_cli_actor("cli:remind")
     sent, (mailed, failed) = reminders.run()
     for item in sent:
@@ -94,6 +107,26 @@ def remind_command() -> None:
     click.echo(f"{len(sent)} reminders, {mailed} e-mails sent, {failed} e-mails failed")
     if current_app.config.get("SMTP_HOST") and failed:
         sys.exit(2)
+
+
+def _remind_dry_run(reminders, username: str | None) -> None:
+    """One line per item due now: kind, title, link, due date, how many must act, and whether a run would send it."""
+    items = reminders.pending()
+    if username is not None:
+        from models.users import PortalUser
+
+        if not PortalUser.objects(username=username).count():
+            raise click.ClickException(f"No user named {username!r}.")
+        person = reminders.person_of(username)
+        if person is None:
+            raise click.ClickException(f"{username} is not linked to an employee record: nothing is due for them.")
+        items = [(source, due) for source, due in items if person in due.people]
+    for _source, due in items:
+        when = f"{due.when:%Y-%m-%d}" if due.when else "-"
+        state = "reminded" if due.reminded else "to send"
+        click.echo(f"{due.kind}: {due.title} · {due.link} · due {when} · {len(due.people)} to act · {state}")
+    waiting = sum(1 for _source, due in items if not due.reminded)
+    click.echo(f"{len(items)} items due, {waiting} not reminded yet (dry run: nothing sent)")
 
 
 @portal_cli.command("backup")
@@ -170,6 +203,8 @@ def check_command() -> None:
         ("file key", "from PORTAL_FILE_KEY" if crypto.has_configured_key() else
          "made for this start (embedded store; set PORTAL_FILE_KEY to encrypt backups)", True),
     ]
+    refused = startup.problems(config)
+    lines += [("start-up", problem, False) for problem in refused] or [("start-up", "allowed", True)]
     for name, value, ok in lines:
         click.echo(f"{'ok ' if ok else 'BAD'} {name}: {value}")
         problems += not ok
@@ -177,17 +212,89 @@ def check_command() -> None:
         sys.exit(1)
 
 
+@portal_cli.command("bench", with_appcontext=False)  # builds its own app on its own database
+@click.option("--profile", type=click.Choice(["XS", "S", "L"], case_sensitive=False), default="XS", show_default=True,
+              help="Data set: XS (CI), S (1k employees, 10k customers, 100k orders), L (10x S, for a server).")
+@click.option("--repeat", default=5, show_default=True, type=click.IntRange(1, 1000), help="Measured visits per page.")
+@click.option("--budgets", "budgets_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Budgets file (default: the committed portal/data/bench_budgets.json).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None, help="Also write the report here.")
+@click.option("--page-size", default=25, show_default=True, type=click.IntRange(1, 100), help="Rows per list page.")
+@click.option("--scale", default=1, show_default=True, type=click.IntRange(1, 100),
+              help="Then grow the data to this many times the profile and check that no page's round-trips grow.")
+@click.option("--only", default=None, metavar="TEXT", help="Visit only the pages whose name contains TEXT.")
+def bench_command(profile: str, repeat: int, budgets_path: str | None, json_path: str | None, page_size: int,
+                  scale: int, only: str | None) -> None:
+    """Seed a profile into a database of its own, visit every main page as its role, report round-trips, documents,
+    bytes, p50/p95 and the ratio to a bare query per page; exit 1 when a budget is exceeded. With MONGODB_URI it
+    uses (and drops) `<database>_bench` on that server and also explains every query."""
+    from portal import bench
+    from portal.config import Config
+
+    try:
+        report = bench.run(profile.upper(), repeat, budgets_path, page_size, scale, Config.MONGODB_URI,
+                           Config.MONGODB_DB, echo=click.echo, only=only)
+    except bench.BenchError as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in bench.table(report):
+        click.echo(line)
+    if report.plans is None:
+        click.echo("explain: needs a MongoDB server, skipped")
+    else:
+        click.echo(f"explain: {len(report.plans)} distinct queries, "
+                   f"{sum(1 for p in report.plans if p['problems'])} with a bad plan")
+    if json_path:
+        bench.write_json(report, json_path)
+    for failure in report.failures:
+        click.echo(f"FAIL {failure}", err=True)
+    click.echo(f"{len(report.measures)} pages, {len(report.failures)} failures ({report.seconds} s)")
+    sys.exit(1 if report.failures else 0)
+
+
+@portal_cli.command("load", with_appcontext=False)  # starts gunicorn, which builds the app
+@click.option("--clients", default=8, show_default=True, type=click.IntRange(1, 32),
+              help="Employees submitting at once (each signs in once).")
+@click.option("--requests", "per_client", default=5, show_default=True, type=click.IntRange(1, 200),
+              help="Requests each client submits: expense claims and leave requests in turn.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="gunicorn workers [4 on a server, 1 on the embedded store].")
+@click.option("--threads", type=click.IntRange(1, 64), default=None, help="Threads per worker [4; embedded: 8].")
+@click.option("--deadline", default=300, show_default=True, type=click.IntRange(10, 3600),
+              help="Seconds until every request must be final.")
+@click.option("--staging", is_flag=True,
+              help="MONGODB_URI names a staging database: seed the demo company into it and write the load's requests.")
+def load_command(clients: int, per_client: int, workers: int | None, threads: int | None, deadline: int,
+                 staging: bool) -> None:
+    """Start gunicorn on loopback; employees submit claims and leave while approvers decide from their inboxes,
+    two sessions clicking each decision at once; then check through the API that every request ended in exactly one
+    final state with one history entry per step, and that no answer was a 5xx. Exit 1 on any violation."""
+    import os
+
+    from portal import load
+
+    if os.environ.get("MONGODB_URI") and not staging:
+        raise click.ClickException("MONGODB_URI is set: the load test writes requests and the demo company into that "
+                                   "database. Point it at a staging database and add --staging.")
+    try:
+        report = load.run(clients, per_client, workers=workers, threads=threads, deadline=deadline)
+    except load.ServerDidNotStart as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in report.lines():
+        click.echo(line)
+    sys.exit(1 if report.violations else 0)
+
+
 def _factory():
     from portal import create_app
 
-    return create_app()
+    return create_app(START_REFUSAL="report")  # `portal run` refuses, `portal check` reports, maintenance runs
 
 
 class _PortalGroup(FlaskGroup):
     def main(self, *args, **kwargs):
         try:
             return super().main(*args, **kwargs)
-        except (db.DatabaseUnreachable, crypto.KeyProblem) as exc:
+        except START_PROBLEMS as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
 
