@@ -9,17 +9,20 @@ from flask_appbuilder import AppBuilder
 from flask_wtf.csrf import CSRFProtect
 
 import portal.quiet  # noqa: F401  (first: silences known warnings before FAB is imported)
-from portal import audit, crypto, db, notify, web
+from portal import audit, crypto, db, notify, startup, web
 from portal.passwords import fab_validator
 from portal.quiet import quiet_fab_logs
 from portal.security import PortalSecurityManager, sync_roles
 
 log = logging.getLogger("portal")
+# what keeps the portal from starting; the portal command and wsgi.py print them as one line, without a traceback
+START_PROBLEMS = (db.DatabaseUnreachable, crypto.KeyProblem, startup.UnsafeStart)
 
 
 def create_app(config: object | str = "portal.config.Config", **overrides) -> Flask:
     """Build a configured app; raises db.DatabaseUnreachable when MONGODB_URI does not answer, and
-    crypto.KeyProblem when a server database has no (valid) PORTAL_FILE_KEY."""
+    crypto.KeyProblem when a server database has no (valid) PORTAL_FILE_KEY, and startup.UnsafeStart when it
+    would be served with a published secret key or demo password."""
     quiet_fab_logs()
     app = Flask(__name__)
     app.config.from_object(config)
@@ -32,6 +35,7 @@ def create_app(config: object | str = "portal.config.Config", **overrides) -> Fl
     else:
         log.info(store_line)
     crypto.configure(app.config)
+    startup.enforce(app.config, accounts=False)  # before anything is written
     audit.connect_signals()
     notify.configure(app.config)
     CSRFProtect(app)  # before AppBuilder, see fab-mongo/GUIDE.md 2.13
@@ -47,11 +51,13 @@ def create_app(config: object | str = "portal.config.Config", **overrides) -> Fl
         register_views(appbuilder)
         db.ensure_indexes()
         sync_roles(appbuilder)
-        if app.config["PORTAL_STORE"] == "embedded" or app.config.get("SEED_DEMO"):
+        if app.config["PORTAL_STORE"] == "embedded" or (app.config.get("SEED_DEMO")
+                                                        and startup.may_seed_demo(app.config)):
             from seeds import demo, reference
 
             reference.load()
             demo.load(app)
+        startup.enforce(app.config, accounts=True)  # demo accounts still opening with the published password
 
     from portal.cli import portal_cli
 

@@ -7,6 +7,8 @@ from datetime import timedelta
 from flask_appbuilder.const import AUTH_DB
 from flask_babel import lazy_gettext as _l
 
+DEFAULT_DEMO_PASSWORD = "portal-demo-2026"  # printed in the README: a server database refuses it (portal.startup)
+
 
 def _env_int(name: str, default: int) -> int:
     try:
@@ -36,7 +38,9 @@ class Config:
     MONGODB_TIMEOUT_MS = _env_int("PORTAL_DB_TIMEOUT_MS", 5000)
     SECRET_KEY = os.environ.get("PORTAL_SECRET_KEY") or secrets.token_hex(32)  # random: sessions end at restart
     SECRET_KEY_FROM_ENV = bool(os.environ.get("PORTAL_SECRET_KEY"))
-    DEMO_PASSWORD = os.environ.get("PORTAL_DEMO_PASSWORD", "portal-demo-2026")
+    DEMO_PASSWORD = os.environ.get("PORTAL_DEMO_PASSWORD", DEFAULT_DEMO_PASSWORD)
+    # a server database with a published key or password: "raise" in create_app, "report" (the portal command), "off"
+    START_REFUSAL = "raise"
     # BRD 9(2)2: confidential files and backups are encrypted with it; required with a server database (portal.crypto)
     FILE_KEY = os.environ.get("PORTAL_FILE_KEY", "")
 
@@ -76,10 +80,14 @@ class Config:
     FAB_SAFE_REDIRECT_HOSTS = [h for h in os.environ.get("PORTAL_SAFE_REDIRECT_HOSTS",
                                                          "localhost,127.0.0.1").split(",") if h]
     HSTS = _env_bool("PORTAL_HSTS", True)
+    PREFERRED_URL_SCHEME = "https" if SESSION_COOKIE_SECURE else "http"  # links built outside a request
+    PROXY_COUNT = _env_int("PORTAL_PROXY_COUNT", 0)  # reverse proxies in front (nginx: 1): X-Forwarded-* believed
 
     # Limits ----------------------------------------------------------------------------------
     MAX_CONTENT_LENGTH = _env_int("PORTAL_MAX_UPLOAD_MB", 10) * 1024 * 1024
     PAGE_SIZE_MAX = 100
+    IMPORT_BACKGROUND_ROWS = _env_int("PORTAL_IMPORT_BACKGROUND_ROWS", 500)  # a longer import runs in a thread
+    EXPORT_MAX_ROWS = _env_int("PORTAL_EXPORT_MAX_ROWS", 50000)  # a longer list must be filtered before export
 
     # i18n --------------------------------------------------------------------------------------
     LANGUAGES = {"en": {"flag": "gb", "name": "English"}, "zh": {"flag": "cn", "name": "简体中文"}}
@@ -114,4 +122,5 @@ class TestConfig(Config):
     LOGIN_RATE_LIMIT = "100000 per minute"  # the throttling test lowers it for itself
     SEED_DEMO = True
     DEMO_PASSWORD = "portal-demo-2026"
+    START_REFUSAL = "off"  # a fixed key and the demo password on purpose, also on PORTAL_TEST_MONGODB_URI
     FILE_KEY = "4znpyKAK_AYICEBsgS7pZIYzcsSVuyPJU77fM6Kgtnk="  # tests only: a fixed key, also on a real server

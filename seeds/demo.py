@@ -239,11 +239,22 @@ def _accounts(app, employees) -> None:
     password = app.config["DEMO_PASSWORD"]
     employee_role = sm.find_role("Employee")
     for username, role, _no, name, *_rest in ACCOUNTS:
-        if sm.find_user(username=username):
+        if existing := sm.find_user(username=username):
+            _rekey(sm, existing, password)
             continue
         roles = [sm.find_role(role)] + ([employee_role] if role != "Admin" else [])
         user = sm.add_user(username, name[1:] or name, name[0], f"{username}@demo.example", roles, password)
         PortalUser.objects(pk=user.pk).update_one(set__employee=employees[username])
+
+
+def _rekey(sm, user, password: str) -> None:
+    """A demo account still opening with the published password takes the operator's own (portal.startup)."""
+    from werkzeug.security import check_password_hash
+
+    from portal.config import DEFAULT_DEMO_PASSWORD
+
+    if password != DEFAULT_DEMO_PASSWORD and check_password_hash(user.password or "", DEFAULT_DEMO_PASSWORD):
+        sm.reset_password(user.pk, password)
 
 
 # unit, kind, category, annual amount (CNY): approved lines of the current year
