@@ -8,6 +8,7 @@ import re
 import pytest
 
 from portal.config import TestConfig
+from tests.browser import chrome, live_server, web  # noqa: F401  (the browser test kit, tests/browser.py)
 
 DEMO_PASSWORD = TestConfig.DEMO_PASSWORD
 ROLE_USERS = {  # a demo account for each role
@@ -57,15 +58,16 @@ def _documents():
 @pytest.fixture
 def db(app):
     """Give a test the database; afterwards remove what it added and put back the reference rows it may change
-    (routes, settings, units, stock, products, tiers, customers, employees)."""
+    (routes, settings, units, stock, products, tiers, customers, employees, regulations)."""
     from models.agents import AgentTier
     from models.approvals import ApprovalRoute
     from models.customers import Customer
     from models.org import Employee, OrgUnit
     from models.products import Product, StockItem
+    from models.regulations import Regulation
     from models.settings import Setting
 
-    kept_whole = (ApprovalRoute, Setting, StockItem, Product, AgentTier, Customer, Employee)
+    kept_whole = (ApprovalRoute, Setting, StockItem, Product, AgentTier, Customer, Employee, Regulation)
     added = [d for d in _documents() if d not in kept_whole]
     before = {doc: set(doc._get_collection().distinct("_id")) for doc in added}
     kept = {doc: list(doc._get_collection().find()) for doc in kept_whole}
@@ -82,6 +84,17 @@ def db(app):
 
 
 SECURITY = {"user", "role", "permission_view", "permission", "view_menu", "group"}  # permissions and menu
+
+
+@pytest.fixture
+def throttled(app):
+    """Lower the per-IP login limit for one test, with a clean limiter."""
+    limiter = app.appbuilder.sm.limiter
+    app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
+    limiter.reset()
+    yield
+    app.config["LOGIN_RATE_LIMIT"] = "100000 per minute"
+    limiter.reset()
 
 
 @pytest.fixture

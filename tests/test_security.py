@@ -11,17 +11,6 @@ from portal.security import SESSION_SEEN, SESSION_START
 from tests.conftest import TEST_PASSWORD, Browser
 
 
-@pytest.fixture
-def throttled(app):
-    """Lower the per-IP login limit for one test, with a clean limiter."""
-    limiter = app.appbuilder.sm.limiter
-    app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
-    limiter.reset()
-    yield
-    app.config["LOGIN_RATE_LIMIT"] = "100000 per minute"
-    limiter.reset()
-
-
 def test_html_login_is_throttled_per_ip(browser, throttled):
     codes = [browser.login("nobody-here", "wrong password").status_code for _ in range(4)]
     assert 429 not in codes[:3] and codes[3] == 429
