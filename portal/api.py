@@ -58,6 +58,7 @@ from portal.compat import (
     LinesField,
     LocalDateTimeField,
     LookupField,
+    detached_entry,
 )
 from portal.modelview import PortalCRUDMixin
 from portal.settings import from_local, to_local
@@ -448,15 +449,6 @@ def form_kind(field) -> str:
     return "string"
 
 
-def line_form(field: FieldList):
-    """The sub-form of one line of a line editor, made as the list makes its entries."""
-    options = {"name": f"{field.name}{field._separator}0", "id": f"{field.id}{field._separator}0",
-               "_meta": field.meta, "translations": field._translations}
-    entry = field.meta.bind_field(field._form, field.unbound_field, options)
-    entry.process(None)  # bound beside the list, never in it: a list already at max_entries stays untouched
-    return entry.form
-
-
 def sub_fields(form) -> dict:
     return {f.short_name: f for f in form}
 
@@ -558,7 +550,7 @@ class Conversion:
                 return _error(self.errors, name, gettext("Give a list of lines."))
             if len(value) > (field.max_entries or 200):
                 return _error(self.errors, name, gettext("At most %(count)s lines.", count=field.max_entries or 200))
-            template = sub_fields(line_form(field))
+            template = sub_fields(detached_entry(field).form)
             for index, line in enumerate(value):
                 self.fields(template, line, f"{name}-{index}-")
         elif kind == "file":

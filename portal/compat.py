@@ -499,13 +499,10 @@ class LineEditorWidget:
     """A table with one row per embedded document, an add-row button and a remove button on each row."""
 
     def __call__(self, field, **kwargs):
-        template = field.append_entry()  # rendered once inside <template>, then dropped
-        field.entries.pop()
-        field.last_index -= 1
+        template = detached_entry(field, "__index__")  # rendered once inside <template> for the add-row button
         headers = "".join(f"<th>{escape(sub.label.text)}{_star(sub)}</th>" for sub in template.form)
         rows = "".join(self._row(entry) for entry in field.entries)
-        proto = self._row(template).replace(f"{field.name}-{template.name.rsplit('-', 1)[-1]}-",
-                                            f"{field.name}-__index__-")
+        proto = self._row(template)
         return Markup(
             f'<div class="portal-lines" data-prefix="{escape(field.name)}">'
             f'<table class="table table-condensed table-bordered"><thead><tr>{headers}<th></th></tr></thead>'
@@ -520,7 +517,9 @@ class LineEditorWidget:
         cells = []
         for sub in entry.form:
             errors = "".join(f'<div class="text-danger small">{escape(e)}</div>' for e in sub.errors)
-            cells.append(f"<td>{sub(class_='form-control input-sm')}{errors}</td>")
+            # no `required` attribute: an untouched row is no row (LineEditorField.validate), so the browser must
+            # not refuse to send it; a row begun is checked cell by cell on the server
+            cells.append(f"<td>{sub(class_='form-control input-sm', required=False)}{errors}</td>")
         remove = escape(gettext("Remove line"))
         return (f"<tr>{''.join(cells)}<td><button type=\"button\" class=\"btn btn-sm btn-link portal-lines-remove\" "
                 f'title="{remove}" aria-label="{remove}"><i class="fa fa-times"></i></button></td></tr>')
@@ -649,6 +648,16 @@ def _star(field) -> str:
     return ' <strong style="color:red">*</strong>' if field.flags.required else ""
 
 
+def detached_entry(field: FieldList, index: str = "0"):
+    """An entry of a line list made as the list makes its entries, but never added to it: the row template of the
+    editor, the line schema of the API. (`append_entry` would fail on a list already at `max_entries`.)"""
+    options = {"name": f"{field.name}{field._separator}{index}", "id": f"{field.id}{field._separator}{index}",
+               "_meta": field.meta, "translations": field._translations}
+    entry = field.meta.bind_field(field._form, field.unbound_field, options)
+    entry.process(None)
+    return entry
+
+
 class LineEditorField(FieldList):
     """ListField(EmbeddedDocumentField) as a line editor; saves real EmbeddedDocuments in row order."""
 
@@ -683,9 +692,11 @@ def _label(field: me.BaseField, name: str):
     return getattr(field, "verbose_name", None) or name.replace("_", " ").capitalize()
 
 
-def _choice_field(field: me.BaseField, label, required: bool) -> SelectField:
+def _choice_field(field: me.BaseField, label, required: bool, blank: bool = False) -> SelectField:
+    """A select of the field's choices; with a blank option unless it is required (or `blank`: a required cell of a
+    line, whose untouched row must read as empty)."""
     options = [(str(k), v) for k, v in ((c if isinstance(c, (list, tuple)) else (c, c)) for c in field.choices)]
-    if not required:
+    if not required or blank:
         options = [("", ""), *options]
     return SelectField(label, choices=options, validators=[wtv.DataRequired() if required else wtv.Optional()],
                        widget=Select2Widget(), default=field.default, filters=[_none_if_blank])
@@ -697,7 +708,7 @@ def form_field_for(field: me.BaseField, name: str, nested: bool = False) -> Fiel
     required = bool(field.required)
     req = [wtv.InputRequired() if required else wtv.Optional()]
     if getattr(field, "choices", None) and isinstance(field, me.StringField):
-        return _choice_field(field, label, required)
+        return _choice_field(field, label, required, blank=nested and field.default is None)
     if isinstance(field, me.ListField) and isinstance(field.field, me.StringField) and field.field.choices:
         return SelectMultipleField(label, choices=[(str(k), v) for k, v in field.field.choices],
                                    validators=[wtv.InputRequired() if required else wtv.Optional()],

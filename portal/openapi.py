@@ -24,11 +24,11 @@ from portal.api import (
     choice_keys,
     filter_params,
     form_kind,
-    line_form,
     new_form,
     output_columns,
     sub_fields,
 )
+from portal.compat import detached_entry
 
 ERROR_SCHEMA = {"type": "object", "required": ["message"], "properties": {
     "message": {"type": "string"},
@@ -153,7 +153,7 @@ def input_schema(field) -> dict:
         schema = object_schema(sub_fields(field.form), with_required=True)
     elif kind == "lines":
         schema = {"type": "array", "maxItems": field.max_entries or 200,
-                  "items": object_schema(sub_fields(line_form(field)), with_required=True)}
+                  "items": object_schema(sub_fields(detached_entry(field).form), with_required=True)}
     else:
         return {}
     label = getattr(getattr(field, "label", None), "text", None)

@@ -186,3 +186,22 @@ def test_the_views_help_text_and_labels_show_on_every_converted_field(as_role):
     assert "The person responsible for the measures" in risk  # a reference's
     tier = admin.get("/agent-tiers/add").data.decode()
     assert "A fraction: 0.15 means fifteen percent" in tier  # a decimal's
+
+
+def test_an_untouched_line_row_reads_as_no_row_and_the_browser_may_send_it(admin, db):
+    from models.appraisal import GradeBand
+    from portal.compat import embedded_form
+
+    page = admin.get(ADD).data.decode()
+    lines = page[page.index('class="portal-lines"'):page.index("portal-lines-add")]
+    assert "<td><input" in lines and " required" not in lines  # the server checks a row begun, cell by cell
+    assert embedded_form(GradeBand)().grade.data in (None, "")  # a required choice of a line starts blank
+    response = admin.post_form(ADD, sample_form(name="Starter", **{"lines-2-day": "", "lines-2-amount": "",
+                                                                   "lines-2-place": "", "lines-2-kind": ""}))
+    assert response.status_code == 302 and len(Sample.objects.get(name="Starter").lines) == 2
+
+
+def test_a_record_holding_as_many_lines_as_allowed_opens_for_editing(admin, db):
+    item = Sample(name="Full", lines=[{"day": dt.date(2026, 1, 1), "amount": Decimal(n)} for n in range(200)]).save()
+    response = admin.get(f"/sampleview/edit/{item.pk}")
+    assert response.status_code == 200 and 'name="lines-199-amount"' in response.data.decode()
