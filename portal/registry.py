@@ -12,7 +12,7 @@ from models.regulations import Clause
 _TTL_SECONDS = 300
 SEARCH_MAX = 100
 _SEARCHED = ("clause_id", "title_zh", "title_en", "summary_zh", "summary_en")
-_cache: dict[str, object] = {"at": 0.0, "clauses": {}}
+_cache: dict[str, object] = {"at": float("-inf"), "clauses": {}}  # -inf: never read
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def _is_zh() -> bool:
 
 
 def invalidate() -> None:
-    _cache["at"] = 0.0
+    _cache["at"] = float("-inf")
 
 
 def _all() -> dict[str, ClauseRef]:

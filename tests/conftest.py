@@ -99,12 +99,15 @@ def throttled(app):
 
 @pytest.fixture
 def counter(app, monkeypatch):
-    """Round-trips to the embedded store, by collection (PERFORMANCE.md). The navbar's one-minute memory of
-    delegations lasts the whole test, so a slow set-up between two measurements cannot add its query to one."""
+    """Round-trips to the embedded store, by collection (PERFORMANCE.md). The process's timed memories (the
+    navbar's delegations, the clause titles) last the whole test, so a slow machine cannot add a refresh to one of
+    two measurements."""
+    from portal import registry
     from portal.perf import MongomockCounter
     from views import approvals as approval_views
 
     monkeypatch.setattr(approval_views, "DELEGATORS_TTL", 10**9)
+    monkeypatch.setattr(registry, "_TTL_SECONDS", 10**9)
     if app.config["PORTAL_STORE"] != "embedded":
         pytest.skip("the mongomock counter measures the embedded store; `portal bench` measures a server")
     rt = MongomockCounter().install()
